@@ -1,0 +1,97 @@
+"""The bygmester probe protocol: the one JSON object a probe prints.
+
+A probe prints exactly one JSON object on stdout::
+
+    {"revision": "<id>", "revno": <int or null>, "changed": <true/false, optional>}
+
+and exits 0; on failure it exits non-zero (3: the branch or repository is
+gone) with a one-line reason on stderr. Other keys (``vcs``, ``url``,
+``branch``, ``outcome``) are informative and ignored here. This module is
+shared by the script probe and the Jenkins probe, and imports no Django.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+EXIT_OK = 0
+EXIT_ERROR = 2
+EXIT_MISSING = 3
+MAX_REVISION_LENGTH = 255
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class ProtocolError(ValueError):
+    """A probe's output does not follow the protocol."""
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """What a probe printed.
+
+    Attributes:
+        revision: The revision the probe saw (any opaque, non-empty string).
+        revno: The bzr revno, or None.
+        changed: The probe's own yes/no verdict, or None when it leaves the
+            decision to the compare rules.
+    """
+
+    revision: str
+    revno: int | None = None
+    changed: bool | None = None
+
+
+def parse_output(text: str) -> ProbeResult:
+    """Parse a probe's whole stdout: exactly one non-empty line, one JSON object.
+
+    Raises:
+        ProtocolError: The output is empty, has several lines, or is not a result.
+    """
+    lines = [line for line in text.splitlines() if line.strip()]
+    if not lines:
+        raise ProtocolError("the probe printed nothing")
+    if len(lines) > 1:
+        raise ProtocolError(f"the probe printed {len(lines)} lines; the protocol wants one")
+    return parse_line(lines[0])
+
+
+def parse_line(line: str) -> ProbeResult:
+    """Parse one result line (for callers that pick the line out of a log themselves).
+
+    Raises:
+        ProtocolError: The line is not a JSON object with a valid revision.
+    """
+    try:
+        data = json.loads(line)
+    except ValueError:
+        raise ProtocolError(f"the output is not JSON (it starts {_excerpt(line)})") from None
+    if not isinstance(data, dict):
+        raise ProtocolError("the output is JSON but not an object")
+    revision = data.get("revision")
+    if not isinstance(revision, str) or not revision.strip():
+        raise ProtocolError("the result has no 'revision' string")
+    if len(revision) > MAX_REVISION_LENGTH or _CONTROL.search(revision):
+        raise ProtocolError("the 'revision' is too long or has control characters")
+    revno = data.get("revno")
+    if revno is not None and (type(revno) is not int or revno < 0):
+        raise ProtocolError("'revno' must be a non-negative integer or null")
+    changed = data.get("changed")
+    if changed is not None and not isinstance(changed, bool):
+        raise ProtocolError("'changed' must be true, false or absent")
+    return ProbeResult(revision, revno, changed)
+
+
+def format_result(result: ProbeResult, **extra: object) -> str:
+    """The one line a probe prints for ``result`` (``extra`` keys come first)."""
+    data: dict[str, object] = dict(extra)
+    data.update(revision=result.revision, revno=result.revno)
+    if result.changed is not None:
+        data["changed"] = result.changed
+    return json.dumps(data, sort_keys=False)
+
+
+def _excerpt(text: str) -> str:
+    shown = _CONTROL.sub("?", text[:40])
+    return repr(shown + ("..." if len(text) > 40 else ""))

@@ -1,0 +1,1 @@
+"""Change-based builds for capomastro: build a dependency only when its source has changed."""

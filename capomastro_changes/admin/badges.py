@@ -1,0 +1,133 @@
+"""How the admin draws state: outcome badges, short revisions, lock state, secrets as set/not set.
+
+Plain functions from values to HTML, so every page says the same thing the
+same way, and nothing secret (a lock token, a password in a URL) is ever
+passed to a template.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
+
+from capomastro_changes.locks import LockState
+
+OUTCOME_COLOURS = {
+    "baseline": "#417690",
+    "unchanged": "#4f7a28",
+    "changed": "#205493",
+    "rewritten": "#b35c00",
+    "missing": "#8a4b00",
+    "error": "#ba2121",
+}
+REQUEST_COLOURS = {
+    "pending": "#666",
+    "waiting": "#806600",
+    "triggering": "#205493",
+    "queued": "#205493",
+    "building": "#205493",
+    "succeeded": "#4f7a28",
+    "failed": "#ba2121",
+    "error": "#ba2121",
+    "refused": "#ba2121",
+    "superseded": "#666",
+    "discarded": "#666",
+    "cancelled": "#666",
+}
+NONE = "—"
+BR = mark_safe("<br>")
+_CREDENTIALS = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^\s/@:]*):[^\s/@]*@", re.IGNORECASE)
+
+
+def redact_text(text: str) -> str:
+    """``text`` with the password of every URL in it replaced by ``***``.
+
+    Probe errors and request details are written by code that already redacts;
+    this is the last guard before a page.
+    """
+    return _CREDENTIALS.sub(r"\g<head>:***@", text or "")
+
+
+def badge(label: str, colour: str, title: str = "") -> SafeString:
+    """A small coloured label; ``title`` is the text shown on hover."""
+    return format_html(
+        '<span class="cc-badge cc-{}" title="{}" style="background:{};color:#fff;'
+        'padding:1px 7px;border-radius:9px;white-space:nowrap">{}</span>',
+        label or "none",
+        title,
+        colour,
+        label,
+    )
+
+
+def outcome_badge(outcome: str, error: str = "") -> SafeString:
+    """The last check's outcome; its error text on hover."""
+    if not outcome:
+        return badge("not checked yet", "#999", "No check has run yet.")
+    return badge(outcome, OUTCOME_COLOURS.get(outcome, "#666"), redact_text(error))
+
+
+def request_badge(state: str, detail: str = "") -> SafeString:
+    """A rebuild request's state; why it is there on hover."""
+    return badge(state, REQUEST_COLOURS.get(state, "#666"), redact_text(detail))
+
+
+def short_revision(revision: str, revno: int | None = None) -> SafeString | str:
+    """A git id cut to 12 characters, a bzr revision as its revno; the full id on hover."""
+    if not revision:
+        return NONE
+    label = f"r{revno}" if revno is not None else revision[:12]
+    return format_html('<code title="{}">{}</code>', revision, label)
+
+
+def secret_state(value: str) -> str:
+    """A secret as an operator may see it."""
+    return "set" if value else "not set"
+
+
+def when(moment: datetime | None) -> str:
+    """A time in the site's time zone, to the second."""
+    if moment is None:
+        return NONE
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def request_link(request_id: str | int) -> SafeString:
+    url = reverse("admin:capomastro_changes_rebuildrequest_change", args=[request_id])
+    return format_html('<a href="{}">request #{}</a>', url, request_id)
+
+
+def lock_summary(state: LockState | None) -> SafeString:
+    """Who builds the dependency now, since and until when, and who waits; never the token."""
+    if state is None:
+        return badge("unknown", "#999", "Redis did not answer; lock state unknown.")
+    if state.holder is None and state.waiter is None:
+        return mark_safe('<span class="cc-lock cc-lock-free">free</span>')
+    parts = []
+    if state.holder is not None:
+        h = state.holder
+        parts.append(
+            format_html(
+                '<span class="cc-lock cc-lock-held">held by {} (fence {}) since {}, '
+                "expires {}</span>",
+                request_link(h.request),
+                h.fence,
+                when(h.since),
+                when(h.expires_at),
+            )
+        )
+    if state.waiter is not None:
+        w = state.waiter
+        parts.append(
+            format_html(
+                '<span class="cc-lock cc-lock-waiter">waiting: {} since {}</span>',
+                request_link(w.request),
+                when(w.since),
+            )
+        )
+    return format_html_join(BR, "{}", ((p,) for p in parts))

@@ -1,0 +1,179 @@
+"""One check of one source: probe, compare, write it down, request rebuilds.
+
+The check lock makes two ticks never probe one source at once. State moves
+only as the compare rules allow: an error or a missing branch is recorded and
+backed off, never taken for a change; a change becomes one rebuild request per
+dependency that is behind, whatever the number of workers and retries.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from capomastro_changes import history, metrics, scheduling
+from capomastro_changes.conf import settings
+from capomastro_changes.models import CheckRecord, Dependency, RebuildRequest, SourceState
+from capomastro_changes.rebuilds import request_rebuild
+from capomastro_changes.redis_connection import coordination
+from capomastro_changes.revisions import Decision, Outcome, ProbeAnswer, StoredState
+
+log = logging.getLogger(__name__)
+
+
+def check_source(source_id: int) -> CheckRecord | None:
+    """Check one source now.
+
+    Returns:
+        The check's record; None when another check of the source is already
+        running, or when the probe runs in Jenkins (a later task concludes the
+        check, and holds the check lock until then).
+    """
+    from capomastro_changes import jenkins_checking
+    from capomastro_changes.models import JobType
+    from capomastro_changes.source_probes import job_for, probe_source
+
+    job = job_for(source_id)  # looked up once: it decides the probe and where it runs
+    runner = job.jobtype.probe_runner if job else None
+    jenkins_job = job if runner == JobType.PROBE_JENKINS else None
+    check_locks = jenkins_checking.check_locks() if jenkins_job else coordination()[1]
+    token = check_locks.acquire(source_id)
+    if token is None:
+        log.info("source %s is being checked already; skipped", source_id)
+        return None
+    handed_over = False
+    try:
+        state = SourceState.objects.select_related("source").get(pk=source_id)
+        started = timezone.now()
+        if jenkins_job is not None:
+            record = jenkins_checking.start_check(state, jenkins_job, token, started)
+            handed_over = record is None
+            return record
+        answer, probe_name = probe_source(state.source, job.jobtype if job else None)
+        return conclude(state, answer, probe_name, started)
+    finally:
+        if not handed_over:
+            check_locks.release(source_id, token)
+
+
+def conclude(
+    state: SourceState, answer: ProbeAnswer, probe_name: str, started: datetime
+) -> CheckRecord:
+    """Record what a probe answered, schedule the next check, request what is behind."""
+    from capomastro_changes.compare import decide
+
+    decision = decide(StoredState(state.last_revision or None, state.last_revno), answer)
+    with transaction.atomic():
+        record = CheckRecord.objects.create(
+            source_id=state.pk,
+            started_at=started,
+            duration_ms=round(answer.seconds * 1000, 3),
+            outcome=decision.outcome.value,
+            old_revision=state.last_revision,
+            old_revno=state.last_revno,
+            new_revision=answer.revision.id if answer.revision else "",
+            new_revno=answer.revision.revno if answer.revision else None,
+            probe=probe_name,
+            error=answer.error,
+        )
+        update_state(state, decision, answer, started)
+        if decision.outcome is Outcome.BASELINE:
+            Dependency.objects.filter(source_id=state.pk, last_built_revision="").update(
+                last_built_revision=answer.revision.id, last_built_revno=answer.revision.revno
+            )
+        elif answer.ok:
+            request_behind(state, decision, answer)
+    log_outcome(state, decision)
+    metrics.record_check(state.source.vcs, decision.outcome.value, answer.seconds)
+    if history.due_for_pruning(record):
+        history.prune_history(state.pk)
+    return record
+
+
+STATE_FIELDS = [
+    "last_checked_at",
+    "last_outcome",
+    "last_error",
+    "consecutive_failures",
+    "last_revision",
+    "last_revno",
+    "last_changed_at",
+    "next_check_at",
+]
+
+
+def update_state(
+    state: SourceState, decision: Decision, answer: ProbeAnswer, started: datetime
+) -> None:
+    now = timezone.now()
+    failed = decision.outcome in (Outcome.ERROR, Outcome.MISSING)
+    state.last_checked_at = now
+    state.last_outcome = decision.outcome.value
+    state.last_error = answer.error if failed else ""
+    state.consecutive_failures = state.consecutive_failures + 1 if failed else 0
+    if answer.ok:
+        state.last_revision, state.last_revno = answer.revision.id, answer.revision.revno
+    if decision.triggers_build:
+        state.last_changed_at = now
+    cadence = scheduling.Cadence(
+        settings.CHECK_INTERVAL, settings.MIN_CHECK_INTERVAL, settings.MAX_CHECK_INTERVAL
+    )
+    recent = scheduling.changed_recently(
+        now, state.last_changed_at, state.interval or cadence.default
+    )
+    interval = scheduling.effective_interval(
+        cadence, state.interval, state.consecutive_failures, recent
+    )
+    state.next_check_at = scheduling.next_check_at(
+        now, state.pk, interval, failures=state.consecutive_failures
+    )
+    if made_due_during_check(state.pk, started, now):
+        state.next_check_at = now  # a push came in while we probed: look exactly once more
+    state.save(update_fields=STATE_FIELDS)
+
+
+def made_due_during_check(source_id: int, started: datetime, now: datetime) -> bool:
+    """True when a push or "check now" made the source due after this check began."""
+    current = SourceState.objects.filter(pk=source_id).values_list("next_check_at", flat=True)
+    when = current.first()
+    return when is not None and started <= when <= now
+
+
+def request_behind(state: SourceState, decision: Decision, answer: ProbeAnswer) -> None:
+    """One request per enabled dependency that has not built (or asked for) this revision.
+
+    A dependency whose trigger failed is still behind, so it is asked again:
+    that is how a change that Jenkins refused is never lost.
+    """
+    revision = answer.revision
+    behind = list(
+        Dependency.objects.filter(source_id=state.pk, changes_enabled=True).exclude(
+            last_built_revision=revision.id
+        )
+    )
+    if not behind:
+        return
+    asked = set(
+        RebuildRequest.objects.filter(dependency__in=behind, revision=revision.id)
+        .exclude(state="error")
+        .values_list("dependency_id", flat=True)
+    )
+    reason = "rewritten" if decision.outcome is Outcome.REWRITTEN else "change"
+    for dep in behind:
+        if dep.pk not in asked:
+            request_rebuild(
+                dep, revision.id, reason, revno=revision.revno,
+                previous_revision=dep.last_built_revision, requested_by="change detection",
+            )  # fmt: skip
+
+
+def log_outcome(state: SourceState, decision: Decision) -> None:
+    if decision.outcome is Outcome.REWRITTEN:
+        log.warning("history of %s was rewritten: %s", state.source, decision.reason)
+    elif decision.outcome in (Outcome.ERROR, Outcome.MISSING):
+        log.warning("check of %s: %s: %s", state.source, decision.outcome, decision.reason)
+    else:
+        log.info("check of %s: %s", state.source, decision.outcome)

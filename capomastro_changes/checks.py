@@ -1,0 +1,99 @@
+"""Django system checks for the app's settings, so a bad value is caught at start-up."""
+
+from __future__ import annotations
+
+from django.core import checks
+
+from capomastro_changes.conf import DEFAULTS, PREFIX, settings
+
+_KNOWN_SCHEMES = {"https", "http", "ssh", "git", "bzr", "bzr+ssh", "git+ssh", "file", "sftp"}
+MIN_TOKEN_LENGTH = 24
+_POSITIVE_NUMBERS = (
+    "PROBE_TIMEOUT",
+    "PROBE_MAX_OUTPUT",
+    "GIT_MAX_ADVERTISEMENT",
+    "CHECK_INTERVAL",
+    "MIN_CHECK_INTERVAL",
+    "MAX_CHECK_INTERVAL",
+    "CHECK_LOCK_TTL",
+    "JENKINS_PROBE_DEADLINE",
+    "BUILD_LOCK_TTL",
+    "TRIGGER_STALL_AFTER",
+    "REAP_AFTER",
+    "JENKINS_TIMEOUT",
+    "HISTORY_KEEP",
+    "REDIS_SOCKET_TIMEOUT",
+)
+
+
+@checks.register()
+def check_settings(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """Every numeric setting positive, bounds ordered, schemes known."""
+    errors = []
+    for name in _POSITIVE_NUMBERS:
+        value = getattr(settings, name)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            errors.append(
+                checks.Error(
+                    f"{PREFIX}{name} must be a positive number, not {value!r}.",
+                    hint=f"The default is {DEFAULTS[name]!r}.",
+                    id="capomastro_changes.E001",
+                )
+            )
+    cap = settings.MAX_BUILDS_IN_FLIGHT
+    if isinstance(cap, bool) or not isinstance(cap, int) or cap < 0:
+        errors.append(
+            checks.Error(
+                f"{PREFIX}MAX_BUILDS_IN_FLIGHT must be a whole number ≥ 0 (0: no cap), "
+                f"not {cap!r}.",
+                id="capomastro_changes.E002",
+            )
+        )
+    if not errors and not (
+        settings.MIN_CHECK_INTERVAL <= settings.CHECK_INTERVAL <= settings.MAX_CHECK_INTERVAL
+    ):
+        errors.append(
+            checks.Error(
+                f"{PREFIX}CHECK_INTERVAL must lie between MIN_CHECK_INTERVAL "
+                "and MAX_CHECK_INTERVAL.",
+                id="capomastro_changes.E003",
+            )
+        )
+    schemes = settings.ALLOWED_SCHEMES
+    unknown = sorted(set(schemes) - _KNOWN_SCHEMES) if isinstance(schemes, list | tuple) else None
+    if unknown is None or unknown or not schemes:
+        errors.append(
+            checks.Error(
+                f"{PREFIX}ALLOWED_SCHEMES must be a non-empty list of known URL schemes"
+                + (f"; unknown: {', '.join(unknown)}." if unknown else "."),
+                hint=f"Known schemes: {', '.join(sorted(_KNOWN_SCHEMES))}.",
+                id="capomastro_changes.E004",
+            )
+        )
+    return errors
+
+
+@checks.register()
+def check_api_tokens(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """API tokens: a list of non-empty strings; short ones are guessable."""
+    tokens = settings.API_TOKENS
+    if not isinstance(tokens, list | tuple) or not all(
+        isinstance(t, str) and t.strip() for t in tokens
+    ):
+        return [
+            checks.Error(
+                f"{PREFIX}API_TOKENS must be a list of non-empty strings.",
+                hint="Tokens are sent as 'Authorization: Bearer <token>'.",
+                id="capomastro_changes.E005",
+            )
+        ]
+    if any(len(t) < MIN_TOKEN_LENGTH for t in tokens):
+        return [
+            checks.Warning(
+                f"{PREFIX}API_TOKENS has a token shorter than {MIN_TOKEN_LENGTH} characters.",
+                hint="Make them long and random: python -c 'import secrets; "
+                "print(secrets.token_urlsafe(32))'.",
+                id="capomastro_changes.W005",
+            )
+        ]
+    return []

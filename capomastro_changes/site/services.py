@@ -1,0 +1,60 @@
+"""The standalone site's moving parts, started for ``run`` and ``demo``: a Celery worker
+(with beat) as a subprocess, and the web server in a thread."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from django.conf import settings
+from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
+from django.core.wsgi import get_wsgi_application
+
+from capomastro_changes.site.redaction import redact_query
+
+
+class QuietHandler(WSGIRequestHandler):
+    """Request lines stay out of the narration; errors are still logged, secrets redacted."""
+
+    def log_message(self, format, *args):  # noqa: A002
+        if args and str(args[1]).startswith(("4", "5")):
+            shown = (redact_query(a) if isinstance(a, str) else a for a in args)
+            super().log_message(format, *shown)
+
+
+def start_worker(redis_url: str, log_file: Path | None = None, beat: bool = True, **env):
+    """A Celery worker (with embedded beat) on the same database and Redis as this process."""
+    environment = dict(os.environ, REDIS_URL=redis_url, **env)
+    argv = [
+        sys.executable, "-m", "celery", "-A", "capomastro_changes.site.celery", "worker",
+        "--loglevel", "INFO", "--concurrency", "2",
+    ]  # fmt: skip
+    if beat:
+        schedule = Path(settings.CAPOMASTRO_CHANGES_DATA_DIR) / "beat-schedule"
+        argv += ["--beat", "--schedule", str(schedule)]
+    out = log_file.open("ab") if log_file else None
+    return subprocess.Popen(argv, env=environment, stdout=out, stderr=subprocess.STDOUT)
+
+
+def stop(proc: subprocess.Popen | None, timeout: float = 20) -> None:
+    if proc is None or proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def serve_in_thread(host: str, port: int) -> ThreadedWSGIServer:
+    """The site (admin, notification endpoint) on ``host:port``, served by a daemon thread."""
+    from django.contrib.staticfiles.handlers import StaticFilesHandler
+
+    server = ThreadedWSGIServer((host, port), QuietHandler, allow_reuse_address=True)
+    server.set_app(StaticFilesHandler(get_wsgi_application()))
+    threading.Thread(target=server.serve_forever, name="web", daemon=True).start()
+    return server

@@ -1,0 +1,61 @@
+"""Celery tasks: thin entry points into the modules that do the work.
+
+Every task is safe to run twice (redelivery, a second beat, a retry): the
+modules behind them check state and locks when the task runs.
+"""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from capomastro_changes import checking, jenkins_checking, reaper, rebuilds, sweep, triggering
+
+
+@shared_task(name="capomastro_changes.sweep", ignore_result=True)
+def sweep_due_sources() -> int:
+    """The periodic sweep: a check task for every due source."""
+    return len(sweep.sweep())
+
+
+@shared_task(name="capomastro_changes.check_source", ignore_result=True)
+def check_source(source_id: int) -> str | None:
+    record = checking.check_source(source_id)
+    return record.outcome if record else None
+
+
+@shared_task(name="capomastro_changes.finish_jenkins_probe", ignore_result=True)
+def finish_jenkins_probe(
+    source_id: int, server_id: int, job: str, queue_id: int, lock_token: str,
+    deadline: float, started: str, number: int | None = None, attempt: int = 0,
+) -> str | None:  # fmt: skip
+    """One look at a probe run in Jenkins; re-schedules itself until it ends or times out."""
+    pending = jenkins_checking.PendingProbe(
+        source_id, server_id, job, queue_id, lock_token, deadline, started, number, attempt
+    )
+    record = jenkins_checking.finish(pending)
+    return record.outcome if record else None
+
+
+@shared_task(name="capomastro_changes.dispatch_request", ignore_result=True)
+def dispatch_request(request_id: int) -> None:
+    rebuilds.dispatch(request_id)
+
+
+@shared_task(name="capomastro_changes.trigger_request", ignore_result=True)
+def trigger_request(request_id: int) -> None:
+    triggering.trigger(request_id)
+
+
+@shared_task(name="capomastro_changes.describe_build", ignore_result=True)
+def describe_build(request_id: int) -> None:
+    triggering.describe_on_jenkins(request_id)
+
+
+@shared_task(name="capomastro_changes.reap", ignore_result=True)
+def reap() -> dict:
+    return reaper.reap()
+
+
+@shared_task(name="capomastro_changes.full_rebuild", ignore_result=True)
+def full_rebuild() -> int:
+    return rebuilds.rebuild_everything()

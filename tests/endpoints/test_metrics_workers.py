@@ -1,0 +1,111 @@
+"""Metrics from every process: counters bumped in the prefork children of a real Celery
+worker in multiprocess mode are summed in one scrape of the web endpoint."""
+
+import os
+
+import pytest
+import requests
+
+from capomastro_changes.models import Dependency, Job, RebuildRequest, Source
+from capomastro_changes.rebuilds import request_rebuild
+from capomastro_changes.tasks import check_source
+from capomastro_changes.testing.jenkins import JenkinsStandIn
+from capomastro_changes.testing.jenkins.pytest_fixtures import wait_until
+from capomastro_changes.testing.repos import make_git
+from capomastro_changes.testing.world import build_jobtype, standin_server
+from tests.endpoints.conftest import metric_values
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+P = "capomastro_changes_"
+
+
+@pytest.fixture
+def jenkins():
+    with JenkinsStandIn(quiet_period=0, executors=4) as standin:
+        yield standin
+
+
+@pytest.fixture
+def scrape_live(live_server, api_token):
+    """Read the metrics endpoint over real HTTP, as Prometheus would."""
+
+    def read() -> dict[tuple, float]:
+        response = requests.get(
+            f"{live_server.url}/changes/metrics/",
+            headers={"Authorization": f"Bearer {api_token}"},
+            timeout=10,
+        )
+        assert response.status_code == 200
+        return metric_values(response.text)
+
+    return read
+
+
+def value(samples, name, **labels) -> float:
+    return samples.get((P + name, tuple(sorted(labels.items()))), 0.0)
+
+
+def dependency(server, name, policy="queue", seconds=0.0, source=None):
+    job = Job.objects.create(server=server, jobtype=build_jobtype(name, seconds), name=name)
+    return Dependency.objects.create(name=name, job=job, busy_policy=policy, source=source)
+
+
+def settled(request):
+    request.refresh_from_db()
+    return request.state not in ("pending", "waiting", "triggering", "queued", "building")
+
+
+def test_builds_and_lock_waits_of_all_worker_processes_show_in_one_scrape(
+    jenkins, on_metrics_worker, metrics_dir, scrape_live
+):
+    before = scrape_live()
+    server = standin_server(jenkins)
+    quick = [dependency(server, f"pkg-{n}") for n in range(6)]
+    busy = dependency(server, "libbusy", seconds=1.5)
+    discarding = dependency(server, "libskip", policy="discard", seconds=1.5)
+    requests_made = [request_rebuild(dep, "rev-1", "change") for dep in quick]
+    first = [
+        request_rebuild(busy, "rev-1", "change"),
+        request_rebuild(discarding, "rev-1", "change"),
+    ]
+    wait_until(lambda: all(RebuildRequest.objects.get(pk=r.pk).state == "building" for r in first),
+               timeout=30)  # fmt: skip
+    requests_made += first + [
+        request_rebuild(busy, "rev-2", "change"),  # waits for the lock, then runs
+        request_rebuild(discarding, "rev-2", "change"),  # discarded
+    ]
+    wait_until(lambda: all(settled(r) for r in requests_made), timeout=60)
+    after = scrape_live()
+
+    def delta(name, **labels):
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert delta("builds_triggered_total") == len(jenkins.build_log()) == 9
+    assert delta("lock_waits_total", policy="queue") == 1
+    assert delta("builds_refused_total", reason="busy_discard") == 1
+    worker_pids = {int(f.stem.rsplit("_", 1)[1]) for f in metrics_dir.glob("counter_*.db")}
+    assert worker_pids and os.getpid() not in worker_pids
+
+
+def test_checks_and_changes_seen_by_the_workers_show_in_one_scrape(
+    tmp_path, jenkins, on_metrics_worker, scrape_live
+):
+    repo = make_git(tmp_path, commits=1)
+    source = Source.objects.for_location("git", repo.bare.as_uri(), "main")
+    dep = dependency(standin_server(jenkins), "libfoo", source=source)
+    before = scrape_live()
+    check_source.delay(source.pk)  # the first sight: a baseline
+    wait_until(lambda: Dependency.objects.get(pk=dep.pk).last_built_revision, timeout=30)
+    repo.commit(message="second")
+    check_source.delay(source.pk)
+    wait_until(lambda: RebuildRequest.objects.filter(dependency=dep, state="succeeded"), timeout=30)
+    after = scrape_live()
+
+    def delta(name, **labels):
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert delta("checks_total", outcome="baseline", vcs="git") == 1
+    assert delta("checks_total", outcome="changed", vcs="git") == 1
+    assert delta("changes_detected_total", vcs="git") == 1
+    assert delta("probe_seconds_count", vcs="git") == 2
+    assert delta("builds_triggered_total") == 1

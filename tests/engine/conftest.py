@@ -1,0 +1,56 @@
+"""Real parts for the rebuild engine: a Celery worker process, the Jenkins stand-in,
+the notification endpoint on a live server, and git repositories made here."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from capomastro_changes.redis_connection import broker_url
+from capomastro_changes.site.celery import app as celery_app
+from capomastro_changes.testing.jenkins import JenkinsStandIn
+from capomastro_changes.testing.workers import celery_worker, database_url
+
+SESSION = uuid.uuid4().hex[:8]
+QUEUE = f"test-{SESSION}"
+PREFIX = f"test-{SESSION}:"
+
+
+@pytest.fixture
+def engine_settings(settings, redis_url, live_server):
+    """The app, the Celery client and every worker on one Redis, one queue, one prefix."""
+    settings.CAPOMASTRO_CHANGES_REDIS_URL = redis_url
+    settings.CAPOMASTRO_CHANGES_REDIS_PREFIX = PREFIX
+    settings.CAPOMASTRO_CHANGES_ALLOWED_SCHEMES = ("file", "git", "http", "https", "bzr")
+    settings.CAPOMASTRO_CHANGES_PUBLIC_URL = live_server.url
+    celery_app.conf.broker_url = broker_url(redis_url)
+    celery_app.conf.task_default_queue = QUEUE
+    celery_app.conf.task_always_eager = False
+    return settings
+
+
+@pytest.fixture(scope="session")
+def worker_log(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("worker") / "worker.log"
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker, redis_url, worker_log, live_server):
+    """A real Celery worker in its own process (prefork, 2 children) on the test database."""
+    with django_db_blocker.unblock():
+        database = database_url(connection.settings_dict)
+    with celery_worker(
+        database=database, redis_url=redis_url, queue=QUEUE, prefix=PREFIX,
+        public_url=live_server.url, log_path=worker_log, name=f"test-{SESSION}",
+    ) as proc:  # fmt: skip
+        yield proc
+
+
+@pytest.fixture
+def jenkins():
+    """The Jenkins stand-in, no quiet period, two executors."""
+    with JenkinsStandIn(quiet_period=0, executors=2) as standin:
+        yield standin

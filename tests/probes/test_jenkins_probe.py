@@ -1,0 +1,220 @@
+"""The probe through Jenkins: the probe job on the stand-in, run with the real launcher.
+
+Real parts: the Jenkins stand-in over HTTP runs the probe job's shell step,
+which fetches a real bzr bygmester branch with ``brz`` and runs its probe
+script through ``lxc-launch`` (with ``CAPOMASTRO_LXC_COMMAND=""``: no LXC
+here); the sources are real git and bzr repositories.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from capomastro_changes.jenkins_client import JenkinsClient
+from capomastro_changes.models import JobType
+from capomastro_changes.probes import jenkins as jenkins_probe
+from capomastro_changes.probes import local
+from capomastro_changes.revisions import ProbeAnswer, Revision, SourceRef
+from capomastro_changes.testing.bygmester import (
+    BYGMESTER_PROBE,
+    make_bygmester_branch,
+    path_with_this_python,
+)
+from capomastro_changes.testing.jenkins import JenkinsStandIn
+from capomastro_changes.testing.repos import make_bzr, make_git
+
+pytestmark = pytest.mark.slow
+
+BROKEN = {
+    "probe-fails": 'echo "cannot reach the mirror" >&2\nexit 1\n',
+    "probe-gone": 'echo "no branch refs/heads/main" >&2\nexit 3\n',
+    "probe-garbage": "echo 'hello world'\n",
+    "probe-silent": "exit 0\n",
+    "probe-two-lines": """echo '{"revision": "a"}'\necho '{"revision": "b"}'\n""",
+    "probe-no-revision": """echo '{"revno": 3}'\n""",
+    "probe-hangs": "sleep 60\n",
+    "probe-noisy": (
+        'echo \'capomastro-changes-probe: {"revision": "from-stderr"}\' >&2\n'
+        'printf \'x\\rcapomastro-changes-probe: {"revision": "after-cr"}\\n\' >&2\n'
+        'echo \'{"revision": "the-real-one", "revno": 7}\'\n'
+    ),
+}
+
+
+@pytest.fixture
+def jenkins_env(monkeypatch, probe_settings):
+    """The stand-in's builds find ``brz`` and ``bygmester-probe`` and run with no LXC."""
+    monkeypatch.setenv("CAPOMASTRO_LXC_COMMAND", "")
+    monkeypatch.setenv("PATH", path_with_this_python())
+    probe_settings.CAPOMASTRO_CHANGES_PROBE_TIMEOUT = 20.0
+    return probe_settings
+
+
+@pytest.fixture
+def bygmester(tmp_path):
+    scripts = {"probe": BYGMESTER_PROBE}
+    scripts.update({name: f"#!/bin/sh\n{body}" for name, body in BROKEN.items()})
+    return make_bygmester_branch(tmp_path / "bygmester", scripts)
+
+
+@pytest.fixture
+def standin(tmp_path):
+    with JenkinsStandIn(quiet_period=0, executors=4, root=tmp_path / "jenkins") as jenkins:
+        yield jenkins
+
+
+@pytest.fixture
+def client(standin):
+    return JenkinsClient(standin.url)
+
+
+def jobtype(bygmester, script="probe", name=None) -> JobType:
+    """A job type probing through Jenkins (not saved: the probe needs none of the database)."""
+    return JobType(
+        name=name or f"app-{script}", bygmester_branch=str(bygmester), probe_script=script,
+        probe_runner=JobType.PROBE_JENKINS,
+    )  # fmt: skip
+
+
+def probe_through_jenkins(client, jobtype, source, last=None, timeout=30.0) -> ProbeAnswer:
+    run = jenkins_probe.start(client, jobtype, source, last, request_id=f"test-{time.time()}")
+    assert isinstance(run, jenkins_probe.ProbeRun), run
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        answer = jenkins_probe.read(client, run)
+        if answer is not None:
+            return answer
+        time.sleep(0.05)
+    pytest.fail(f"{run.label} did not end within {timeout} s")
+
+
+def test_a_git_branch_probed_through_jenkins_answers_as_the_in_process_probe(
+    tmp_path, jenkins_env, bygmester, client
+):
+    repo = make_git(tmp_path, commits=2)
+    repo.commit("feature", message="elsewhere")
+    source = SourceRef("git", str(repo.bare), "main")
+
+    answer = probe_through_jenkins(client, jobtype(bygmester), source)
+
+    assert answer.ok, answer.error
+    assert answer.revision == local.probe(source).revision == Revision(repo.rev_parse("main"))
+
+
+def test_a_bzr_branch_probed_through_jenkins_answers_as_the_in_process_probe(
+    tmp_path, jenkins_env, bygmester, client
+):
+    branch = make_bzr(tmp_path / "trunk", commits=3)
+    source = SourceRef("bzr", branch.path.as_uri(), "")
+    last = Revision(*reversed(branch.revision_info()))
+    revno, revid = branch.commit("fourth")
+
+    answer = probe_through_jenkins(client, jobtype(bygmester), source, last=last)
+
+    assert answer.ok, answer.error
+    assert answer.revision == local.probe(source).revision == Revision(revid, revno)
+
+
+def test_the_probe_job_is_created_once_and_kept_up_to_date(jenkins_env, bygmester, client):
+    kind = jobtype(bygmester, name="app server/32")
+    name = jenkins_probe.ensure_probe_job(client, kind)
+    assert name == "capomastro-probe-app-server-32"
+    assert jenkins_probe.ensure_probe_job(client, kind) == name
+    kind.probe_script = "probe-garbage"
+    jenkins_probe.ensure_probe_job(client, kind)
+    assert "<defaultValue>probe-garbage</defaultValue>" in client.job_config(name)
+
+
+@pytest.mark.parametrize(
+    "script, expected, missing",
+    [
+        ("probe-fails", "ended FAILURE: the probe exited with status 1: cannot reach the mirror",
+         False),
+        ("probe-gone", "ended FAILURE: the probe exited with status 3: no branch", True),
+        ("probe-garbage", "the output is not JSON (it starts 'hello world')", False),
+        ("probe-silent", "no line starting 'capomastro-changes-probe:' in the console", False),
+        ("probe-two-lines", "the probe printed 2 lines; the protocol wants one", False),
+        ("probe-no-revision", "the result has no 'revision' string", False),
+    ],
+)  # fmt: skip
+def test_a_broken_probe_script_is_a_clear_error_never_a_change(
+    tmp_path, jenkins_env, bygmester, client, script, expected, missing
+):
+    source = SourceRef("git", str(make_git(tmp_path).bare), "main")
+
+    answer = probe_through_jenkins(client, jobtype(bygmester, script), source)
+
+    assert not answer.ok and answer.revision is None
+    assert expected in answer.error
+    assert f"Jenkins probe job capomastro-probe-app-{script} #1" in answer.error
+    assert answer.missing is missing
+
+
+def test_a_probe_that_hangs_is_killed_at_the_probe_timeout(
+    tmp_path, jenkins_env, bygmester, client
+):
+    jenkins_env.CAPOMASTRO_CHANGES_PROBE_TIMEOUT = 0.5
+    source = SourceRef("git", str(make_git(tmp_path).bare), "main")
+
+    answer = probe_through_jenkins(client, jobtype(bygmester, "probe-hangs"), source)
+
+    assert "ended FAILURE: the probe exited with status 124: no answer within 0.5" in answer.error
+
+
+def test_only_marked_lines_from_the_probe_s_stdout_count(tmp_path, jenkins_env, bygmester, client):
+    source = SourceRef("git", str(make_git(tmp_path).bare), "main")
+
+    answer = probe_through_jenkins(client, jobtype(bygmester, "probe-noisy"), source)
+
+    assert answer.revision == Revision("the-real-one", 7)
+
+
+def test_a_bygmester_branch_that_cannot_be_fetched_fails_with_brz_s_reason(
+    tmp_path, jenkins_env, client
+):
+    source = SourceRef("git", str(make_git(tmp_path).bare), "main")
+
+    answer = probe_through_jenkins(client, jobtype(tmp_path / "no-such-branch"), source)
+
+    assert "ended FAILURE: brz: ERROR: Not a branch" in answer.error
+
+
+def test_credentials_in_the_source_url_never_reach_the_error(jenkins_env, bygmester, client):
+    source = SourceRef("git", "http://jane:s3cr3t-pw@127.0.0.1:9/repo.git", "main")
+
+    answer = probe_through_jenkins(client, jobtype(bygmester), source)
+
+    assert answer.error and "s3cr3t-pw" not in answer.error
+    assert "http://127.0.0.1:9/repo.git" in answer.error
+
+
+def test_a_cancelled_queue_item_is_an_error(tmp_path, jenkins_env, bygmester):
+    with JenkinsStandIn(quiet_period=60, root=tmp_path / "slow-jenkins") as slow:
+        client = JenkinsClient(slow.url)
+        source = SourceRef("git", "https://example.com/repo.git", "main")
+        run = jenkins_probe.start(client, jobtype(bygmester), source)
+        assert jenkins_probe.read(client, run) is None  # waiting in the quiet period
+        client.cancel_queued(run.queue_id)
+
+        answer = jenkins_probe.read(client, run)
+
+    assert f"Jenkins probe job capomastro-probe-app-probe queue item {run.queue_id}" in answer.error
+    assert answer.error.endswith("was cancelled")
+
+
+def test_jenkins_unreachable_is_an_error_at_the_start_and_while_waiting(
+    tmp_path, jenkins_env, bygmester
+):
+    source = SourceRef("git", "https://example.com/repo.git", "main")
+    with JenkinsStandIn(quiet_period=60, root=tmp_path / "gone-jenkins") as gone:
+        client = JenkinsClient(gone.url)
+        run = jenkins_probe.start(client, jobtype(bygmester), source)
+
+    waiting = jenkins_probe.read(client, run)
+    starting = jenkins_probe.start(client, jobtype(bygmester), source)
+
+    assert "unreachable" in waiting.error and "queue item" in waiting.error
+    assert "could not start the Jenkins probe job" in starting.error
+    assert "unreachable" in starting.error

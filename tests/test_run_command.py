@@ -1,0 +1,57 @@
+"""``capomastro-changes run`` comes up on a machine with nothing configured."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_run_migrates_serves_the_admin_and_says_how_to_log_in(tmp_path):
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    command = Path(sys.executable).parent / "capomastro-changes"
+    proc = subprocess.Popen(
+        [str(command), "run", "--port", str(port), "--no-worker"],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        lines = []
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            lines.append(line)
+            if "log in as" in line or not line:
+                break
+        output = "".join(lines)
+        assert f"admin at http://127.0.0.1:{port}/admin/" in output, output
+        assert "database: sqlite3" in output and "redis: embedded" in output
+        password_file = tmp_path / ".capomastro-changes" / "admin-password"
+        assert str(password_file) in output
+        assert password_file.read_text().strip() not in output
+        status = None
+        while time.monotonic() < deadline and status is None:
+            try:
+                url = f"http://127.0.0.1:{port}/admin/login/"
+                with urllib.request.urlopen(url, timeout=2) as answer:
+                    status = answer.status
+            except OSError:
+                time.sleep(0.2)
+        assert status == 200
+        assert (tmp_path / ".capomastro-changes" / "db.sqlite3").exists()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        proc.stdout.close()

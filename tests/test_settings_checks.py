@@ -1,0 +1,31 @@
+"""Bad settings are caught at start-up by system checks with messages that say what to fix."""
+
+from capomastro_changes.checks import check_settings
+
+
+def test_the_defaults_pass_the_checks():
+    assert check_settings() == []
+
+
+def test_a_negative_timeout_is_reported_by_name(settings):
+    settings.CAPOMASTRO_CHANGES_PROBE_TIMEOUT = -1
+    [error] = check_settings()
+    assert error.id == "capomastro_changes.E001"
+    assert "CAPOMASTRO_CHANGES_PROBE_TIMEOUT must be a positive number" in error.msg
+
+
+def test_an_unknown_url_scheme_is_named(settings):
+    settings.CAPOMASTRO_CHANGES_ALLOWED_SCHEMES = ["https", "gopher"]
+    [error] = check_settings()
+    assert "unknown: gopher" in error.msg
+
+
+def test_a_default_interval_outside_its_bounds_is_refused(settings):
+    settings.CAPOMASTRO_CHANGES_CHECK_INTERVAL = 5
+    [error] = check_settings()
+    assert error.id == "capomastro_changes.E003"
+
+
+def test_a_negative_build_cap_is_refused(settings):
+    settings.CAPOMASTRO_CHANGES_MAX_BUILDS_IN_FLIGHT = -2
+    assert [e.id for e in check_settings()] == ["capomastro_changes.E002"]
