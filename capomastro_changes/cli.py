@@ -80,8 +80,10 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "capomastro_changes.site.settings")
     import django
+    from django.apps import apps
 
-    django.setup()
+    if not apps.ready:  # called again in a set-up process: keep its logging as it is
+        django.setup()
     if args.command == "run":
         from capomastro_changes.site.runner import run
 

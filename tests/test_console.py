@@ -47,3 +47,14 @@ def test_status_shows_each_source_its_outcome_and_who_holds_a_lock(here, capsys)
     held = next(line for line in lines if line.startswith(f"#{dep.source_id} "))
     free = next(line for line in lines if line.startswith(f"#{other.source_id} "))
     assert held.endswith("libfoo: #42 builds") and free.endswith("free")
+
+
+def test_a_command_run_inside_a_set_up_process_leaves_its_logging_alone(here, capsys):
+    import logging
+
+    before = [(h, getattr(h, "stream", None)) for h in logging.getLogger().handlers]
+    assert main(["status"]) == 0
+    after = [(h, getattr(h, "stream", None)) for h in logging.getLogger().handlers]
+    # Re-running Django's set-up would bind fresh handlers to this test's captured
+    # stderr, which is closed once the test ends: every later log line would fail.
+    assert after == before
