@@ -12,6 +12,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import secrets
 from dataclasses import asdict
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -40,12 +41,15 @@ def jenkins_notification(request: HttpRequest, server_id: int) -> JsonResponse:
     """Take one Notification-plugin POST for the Jenkins server ``server_id``."""
     server = JenkinsServer.objects.filter(pk=server_id).first()
     given = request.headers.get("X-Notification-Secret") or request.GET.get("secret", "")
-    if server is None:
-        log.warning("notification for unknown Jenkins server %s from %s", server_id, _peer(request))
-        return JsonResponse({"error": f"unknown Jenkins server {server_id}"}, status=404)
-    if not secret_matches(given, server.notification_secret):
+    # An unknown server gets the wrong secret's answer, so server ids cannot be probed
+    # from outside; the log says which it was.
+    expected = server.notification_secret if server else secrets.token_hex(16)
+    if not secret_matches(given, expected):
         log.warning(
-            "notification for %s refused: missing or wrong secret (from %s)", server, _peer(request)
+            "notification for %s refused: %s (from %s)",
+            server or f"Jenkins server {server_id}",
+            "missing or wrong secret" if server else "no such server",
+            _peer(request),
         )
         return JsonResponse({"error": "missing or wrong notification secret"}, status=403)
     body = request.read(MAX_BODY_BYTES + 1)

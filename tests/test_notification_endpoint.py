@@ -91,6 +91,16 @@ def test_a_missing_or_wrong_secret_is_refused_with_403(live_server, job, secret,
     assert SECRET not in caplog.text and (not secret or secret not in caplog.text)
 
 
+def test_an_unknown_server_is_answered_like_a_wrong_secret(live_server, job, caplog):
+    unknown = endpoint(live_server, job).replace(f"/jenkins/{job.server_id}/", "/jenkins/999999/")
+    wrong = endpoint(live_server, job, secret="wrong-secret")
+    answers = [requests.post(url, json=GOOD, timeout=10) for url in (unknown, wrong)]
+    assert [a.status_code for a in answers] == [403, 403]
+    assert answers[0].json() == answers[1].json()  # nothing tells the two apart
+    assert "Jenkins server 999999 refused: no such server" in caplog.text
+    assert not Build.objects.exists()
+
+
 def test_a_replayed_or_late_notification_changes_nothing(live_server, job):
     assert post(live_server, job, GOOD).status_code == 200
     late = {"name": "libfoo", "build": {"number": 7, "phase": "STARTED"}}
