@@ -46,6 +46,9 @@ DEFAULTS: dict[str, Any] = {
     "PUBLIC_URL": "http://127.0.0.1:8000",
     # Seconds python-jenkins waits for an answer.
     "JENKINS_TIMEOUT": 30.0,
+    # Keep a Jenkins list view per project, named after it, listing its dependencies'
+    # jobs on each server that runs them (see docs/jenkins.md). Best effort.
+    "JENKINS_VIEWS": False,
     # Check-history rows kept per source (older ones are pruned).
     "HISTORY_KEEP": 500,
     # Redis for locks: a URL, or None for REDIS_URL from the environment, and

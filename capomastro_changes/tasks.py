@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from capomastro_changes import checking, jenkins_checking, reaper, rebuilds, sweep, triggering
+from capomastro_changes import (
+    checking,
+    jenkins_checking,
+    jenkins_views,
+    reaper,
+    rebuilds,
+    sweep,
+    triggering,
+)
 
 
 @shared_task(name="capomastro_changes.sweep", ignore_result=True)
@@ -59,3 +67,12 @@ def reap() -> dict:
 @shared_task(name="capomastro_changes.full_rebuild", ignore_result=True)
 def full_rebuild() -> int:
     return rebuilds.rebuild_everything()
+
+
+@shared_task(name="capomastro_changes.sync_project_views", ignore_result=True)
+def sync_project_views(
+    project_id: int, old_name: str | None = None, server_ids: list[int] | None = None
+) -> int:
+    """Bring a project's Jenkins list views in line with its dependencies (best effort)."""
+    synced = jenkins_views.sync_project(project_id, old_name=old_name, server_ids=server_ids or ())
+    return len(synced)

@@ -16,7 +16,7 @@ import json
 import re
 import time
 
-from capomastro_changes.testing.jenkins import job_routes, render
+from capomastro_changes.testing.jenkins import job_routes, render, view_routes
 from capomastro_changes.testing.jenkins.build_queue import (
     NoSuchItem,
     NotBuildable,
@@ -35,6 +35,7 @@ from capomastro_changes.testing.jenkins.server import (
 )
 from capomastro_changes.testing.jenkins.state import JobExists, NoSuchBuild, NoSuchJob
 from capomastro_changes.testing.jenkins.tree import TreeSyntaxError, apply_tree, parse_tree
+from capomastro_changes.testing.jenkins.view_state import NoSuchView, ViewConfigError, ViewRefused
 
 CRUMB_FIELD = "Jenkins-Crumb"
 STATUS_OF = {
@@ -47,6 +48,8 @@ STATUS_OF = {
     NotCancellable: 422,
     JobConfigError: 400,
     TreeSyntaxError: 400,
+    NoSuchView: 404,
+    ViewConfigError: 500,
 }
 
 
@@ -67,10 +70,12 @@ def handle(app, request: Request) -> Response | None:
     if refusal is not None:
         return refusal
     try:
-        response = _route(app, request, ROUTES + job_routes.ROUTES)
+        response = _route(app, request, ROUTES + job_routes.ROUTES + view_routes.ROUTES)
     except JobExists as exc:
         message = f"A job already exists with the name ‘{exc}’"
         return text_response(message, 400, X_Error=message)
+    except ViewRefused as exc:
+        return text_response(str(exc), 400, X_Error=str(exc))
     except tuple(STATUS_OF) as exc:
         return text_response(str(exc) or type(exc).__name__, STATUS_OF[type(exc)])
     if request.query.get("tree") and response.content_type.startswith("application/json"):
@@ -133,6 +138,7 @@ def root_api(app, request: Request) -> Response:
             }
             for job in app.state.jobs.values()
         ]
+    views = [view_routes.view_json(app, view) for view in app.views.all()]
     return json_response(
         {
             "_class": "hudson.model.Hudson",
@@ -141,6 +147,8 @@ def root_api(app, request: Request) -> Response:
             "nodeName": "",
             "numExecutors": app.queue.executors,
             "jobs": jobs,
+            "primaryView": views[0],
+            "views": views,
             "quietingDown": False,
             "useCrumbs": app.crumbs,
             "useSecurity": app.username is not None,

@@ -124,7 +124,8 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", response.content_type)
         self.send_header("Content-Length", str(len(response.body)))
         for name, value in response.headers.items():
-            self.send_header(name, value)
+            # Header values are ISO-8859-1 on the wire: what it cannot hold is sent as "?".
+            self.send_header(name, value.encode("latin-1", "replace").decode("latin-1"))
         self.end_headers()
         if method != "HEAD":
             self.wfile.write(response.body)

@@ -23,6 +23,7 @@ from capomastro_changes.testing.jenkins.faults import Faults
 from capomastro_changes.testing.jenkins.notifier import Delivery, Notifier
 from capomastro_changes.testing.jenkins.server import StandInHTTPServer
 from capomastro_changes.testing.jenkins.state import Build, BuildRecord, State
+from capomastro_changes.testing.jenkins.view_state import Views
 
 
 class JenkinsStandIn:
@@ -67,6 +68,7 @@ class JenkinsStandIn:
         self._own_root = root is None
         self.root = Path(root or tempfile.mkdtemp(prefix="jenkins-standin-"))
         self.state = State(self.root)
+        self.views = Views(self.state.cond)
         self.queue = BuildQueue(self.state, executors=executors, quiet_period=quiet_period)
         self.notifier = Notifier("", self.faults, notification_style)
         self.crumb = secrets.token_hex(16)
