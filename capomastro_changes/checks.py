@@ -28,7 +28,7 @@ _POSITIVE_NUMBERS = (
 
 @checks.register()
 def check_settings(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
-    """Every numeric setting positive, bounds ordered, schemes known."""
+    """Every numeric setting positive, bounds ordered, schemes known, switches boolean."""
     errors = []
     for name in _POSITIVE_NUMBERS:
         value = getattr(settings, name)
@@ -68,6 +68,13 @@ def check_settings(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
                 + (f"; unknown: {', '.join(unknown)}." if unknown else "."),
                 hint=f"Known schemes: {', '.join(sorted(_KNOWN_SCHEMES))}.",
                 id="capomastro_changes.E004",
+            )
+        )
+    if not isinstance(settings.JENKINS_VIEWS, bool):
+        errors.append(
+            checks.Error(
+                f"{PREFIX}JENKINS_VIEWS must be True or False, not {settings.JENKINS_VIEWS!r}.",
+                id="capomastro_changes.E006",
             )
         )
     return errors

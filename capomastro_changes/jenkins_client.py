@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from contextlib import contextmanager
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
@@ -41,6 +41,7 @@ from capomastro_changes.jenkins_values import (  # re-exported for callers
     parameters_of,
     queue_item_from_json,
 )
+from capomastro_changes.jenkins_view_calls import ViewCalls
 
 __all__ = [
     "PARAMETER_NAMES", "Artifact", "BuildInfo", "BuildParameters", "InvalidJenkinsURL",
@@ -133,7 +134,7 @@ def job_path(name: str) -> str:
     return "job/" + "/job/".join(quote(part, safe="") for part in name.split("/"))
 
 
-class JenkinsClient:
+class JenkinsClient(ViewCalls):
     """A Jenkins server, seen through python-jenkins.
 
     Args:
@@ -191,57 +192,6 @@ class JenkinsClient:
         """The job's config.xml, as Jenkins stores it."""
         with self._calling("reading the config of", name):
             return self._jenkins.get_job_config(name)
-
-    def upsert_view(
-        self, name: str, config_xml: str, unchanged: Callable[[str], bool] | None = None
-    ) -> bool:
-        """Create the view from ``config_xml``, or replace the config of the existing one.
-
-        Jenkins stores a view as it rewrites it (declaration, element order, sorted
-        job names), so equal text is rare: ``unchanged`` tells from the stored
-        config whether it already says what matters; by default the text must match.
-        A view that another worker created meanwhile is updated, not an error.
-
-        Returns:
-            True when Jenkins was changed, False when the view was left as it was.
-        """
-        unchanged = unchanged or config_xml.__eq__
-        with self._calling(f"creating or updating view {name!r}"):
-            current = self._view_config(name)
-            if current is None:
-                current = self._create_view(name, config_xml)
-                if current is None:
-                    return True
-            if unchanged(current):
-                return False
-            self._jenkins.reconfig_view(name, config_xml)
-            return True
-
-    def delete_view(self, name: str) -> bool:
-        """Delete the view; True if there was one."""
-        with self._calling(f"deleting view {name!r}"):
-            if not self._jenkins.view_exists(name):
-                return False
-            self._jenkins.delete_view(name)
-            return True
-
-    def _view_config(self, name: str) -> str | None:
-        """The view's config.xml as Jenkins rewrote it, None when there is no such view."""
-        try:
-            return self._jenkins.get_view_config(name)
-        except jenkins.NotFoundException:
-            return None
-
-    def _create_view(self, name: str, config_xml: str) -> str | None:
-        """Create the view; None when done, the config of a view that beat us to it."""
-        try:
-            self._jenkins.create_view(name, config_xml)
-            return None
-        except CAUGHT:
-            current = self._view_config(name)
-            if current is None:
-                raise
-            return current
 
     def trigger(self, name: str, parameters: BuildParameters | Mapping[str, str]) -> QueuedBuild:
         """Ask Jenkins to build ``name`` with ``parameters``.

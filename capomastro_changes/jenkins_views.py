@@ -210,7 +210,7 @@ def _upsert(project: str, server: JenkinsServer, name: str, jobs: tuple[str, ...
 
     try:
         changed = client_for(server).upsert_view(name, list_view_xml(name, jobs), unchanged)
-    except JenkinsError as exc:
+    except (JenkinsError, ValueError) as exc:  # ValueError: a view that is not ours
         return _failed(project, server, name, exc)
     return ViewSync(project, server.name, name, CHANGED if changed else UNCHANGED)
 
@@ -223,7 +223,7 @@ def _delete(project: str, server: JenkinsServer, name: str) -> ViewSync:
     return ViewSync(project, server.name, name, REMOVED if removed else UNCHANGED)
 
 
-def _failed(project: str, server: JenkinsServer, name: str, exc: JenkinsError) -> ViewSync:
+def _failed(project: str, server: JenkinsServer, name: str, exc: Exception) -> ViewSync:
     # The message names the server's URL without credentials and never the API token.
     log.warning(
         "Jenkins view %r of project %r not synced on server %r: %s", name, project, server.name, exc

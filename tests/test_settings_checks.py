@@ -29,3 +29,9 @@ def test_a_default_interval_outside_its_bounds_is_refused(settings):
 def test_a_negative_build_cap_is_refused(settings):
     settings.CAPOMASTRO_CHANGES_MAX_BUILDS_IN_FLIGHT = -2
     assert [e.id for e in check_settings()] == ["capomastro_changes.E002"]
+
+
+def test_a_views_switch_that_is_not_a_boolean_is_refused(settings):
+    settings.CAPOMASTRO_CHANGES_JENKINS_VIEWS = "no"  # a string is true: views would be on
+    [error] = check_settings()
+    assert error.id == "capomastro_changes.E006" and "'no'" in error.msg

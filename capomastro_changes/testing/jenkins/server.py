@@ -114,7 +114,10 @@ class Handler(BaseHTTPRequestHandler):
         if response is None:
             self._drop()
             return
-        self._write(response, method)
+        try:
+            self._write(response, method)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the client gave up waiting (a timeout fault)
 
     def _write(self, response: Response, method: str) -> None:
         app = self.server.app
