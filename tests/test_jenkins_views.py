@@ -198,3 +198,28 @@ def test_the_view_config_lists_the_jobs_sorted_as_jenkins_sorts_them():
 
     assert "<name>Widget &amp; co</name>" in xml
     assert listed_jobs(xml) == ("Alpha", "alpha", "beta")
+
+
+PROJECTS = "/admin/capomastro_changes/project/"
+
+
+def test_the_admin_syncs_the_selected_projects_and_says_what_came_of_each_view(
+    views_on, server, jobtype, jenkins_standin, admin_client
+):
+    project = make_project([dependency_on(server, jobtype, "libfoo")], name="Widget")
+    # The signals' sync waits for a commit that never comes in this test: not synced yet.
+    form = {"action": "sync_jenkins_views", "_selected_action": [project.pk]}
+
+    first = admin_client.post(PROJECTS, form, follow=True)
+    again = admin_client.post(PROJECTS, form, follow=True)
+
+    assert jobs_in_view(jenkins_standin, "Widget") == ("libfoo",)
+    said = [[str(m) for m in r.context["messages"]] for r in (first, again)]
+    assert said == [
+        ["Widget: view 'Widget' on stand-in changed"],
+        ["Widget: view 'Widget' on stand-in unchanged"],
+    ]
+
+
+def test_with_views_off_the_admin_offers_no_sync(admin_client):
+    assert b"sync_jenkins_views" not in admin_client.get(PROJECTS).content

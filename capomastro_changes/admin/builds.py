@@ -7,11 +7,13 @@ artifact of those builds.
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.utils.html import format_html, format_html_join
 
+from capomastro_changes import jenkins_views
 from capomastro_changes.admin import badges, panels
 from capomastro_changes.admin.records import ReadOnlyAdmin
+from capomastro_changes.conf import settings
 from capomastro_changes.models import (
     Artifact,
     Build,
@@ -20,6 +22,8 @@ from capomastro_changes.models import (
     ProjectBuildDependency,
     ProjectDependency,
 )
+
+SYNC_PROBLEMS = (jenkins_views.FAILED, jenkins_views.REFUSED)
 
 
 def artifact_links(build: Build | None):
@@ -44,6 +48,24 @@ class ProjectAdmin(admin.ModelAdmin):
     list_display = ("name", "priority")
     search_fields = ("name",)
     inlines = [ProjectDependencyInline]
+    actions = ["sync_jenkins_views"]
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if not settings.JENKINS_VIEWS:  # nothing to sync: the action would only confuse
+            actions.pop("sync_jenkins_views", None)
+        return actions
+
+    @admin.action(description="Sync Jenkins views now")
+    def sync_jenkins_views(self, request, queryset):
+        """Bring each selected project's list views in line now; say what happened per view."""
+        for project in queryset.order_by("name"):
+            for done in jenkins_views.sync_project(project.pk):
+                where = f" on {done.server}" if done.server else ""
+                level = messages.ERROR if done.outcome in SYNC_PROBLEMS else messages.SUCCESS
+                self.message_user(
+                    request, f"{project}: view {done.view!r}{where} {done.outcome}", level
+                )
 
 
 class ProjectBuildDependencyInline(admin.TabularInline):
