@@ -94,9 +94,16 @@ def start_check(state: SourceState, job, lock_token: str, started: datetime):
 
 
 def schedule(pending: PendingProbe, countdown: float) -> None:
-    """Run the finishing task for ``pending`` in ``countdown`` seconds."""
+    """Run the finishing task for ``pending`` in ``countdown`` seconds.
+
+    Celery in eager mode (a development site without a worker) runs a task at
+    once and ignores its countdown: the wait happens here instead, so the look
+    is not repeated in a tight loop until the deadline.
+    """
     from capomastro_changes.tasks import finish_jenkins_probe
 
+    if finish_jenkins_probe.app.conf.task_always_eager:
+        time.sleep(countdown)
     finish_jenkins_probe.apply_async(kwargs=asdict(pending), countdown=countdown)
 
 
