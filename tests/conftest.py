@@ -38,3 +38,20 @@ def redis_client(redis_url, settings):
 def key_prefix() -> str:
     """A prefix unique to one test, so tests sharing a Redis never see each other's keys."""
     return f"test:{uuid.uuid4().hex[:12]}:"
+
+
+@pytest.fixture
+def eager_celery():
+    """Tasks sent in this test run at once, in this process (no worker needed).
+
+    Celery opens a broker connection even for an eager task and keeps it; it is
+    dropped afterwards, so a later test that points the client at its worker's
+    broker publishes there.
+    """
+    from capomastro_changes.site.celery import app
+    from capomastro_changes.testing.workers import forget_broker_connections
+
+    saved, app.conf.task_always_eager = app.conf.task_always_eager, True
+    yield
+    app.conf.task_always_eager = saved
+    forget_broker_connections(app)

@@ -9,7 +9,6 @@ import pytest
 from capomastro_changes import jenkins_views
 from capomastro_changes.jenkins_views import InvalidViewName, list_view_xml, listed_jobs, view_name
 from capomastro_changes.models import Project, ProjectDependency
-from capomastro_changes.site.celery import app as celery_app
 from capomastro_changes.testing.factories import make_dependency, make_job, make_project
 from capomastro_changes.testing.jenkins import JenkinsStandIn, pytest_fixtures
 from capomastro_changes.testing.jenkins.pytest_fixtures import STANDIN_TOKEN
@@ -24,15 +23,6 @@ pytestmark = pytest.mark.django_db
 def views_on(settings):
     settings.CAPOMASTRO_CHANGES_JENKINS_VIEWS = True
     return settings
-
-
-@pytest.fixture
-def eager_tasks():
-    """Tasks sent by the signals run at once, in this process (no worker needed)."""
-    saved = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = saved
 
 
 @pytest.fixture
@@ -90,7 +80,7 @@ def test_syncing_again_changes_nothing(views_on, server, jobtype, jenkins_standi
 
 
 def test_with_views_off_nothing_is_created_in_jenkins(
-    server, jobtype, jenkins_standin, eager_tasks, django_capture_on_commit_callbacks
+    server, jobtype, jenkins_standin, eager_celery, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True) as sent:
         project = Project.objects.create(name="Widget")
@@ -104,7 +94,7 @@ def test_with_views_off_nothing_is_created_in_jenkins(
 
 
 def test_saving_a_project_and_its_dependencies_keeps_the_view_in_step(
-    views_on, server, jobtype, jenkins_standin, eager_tasks, django_capture_on_commit_callbacks
+    views_on, server, jobtype, jenkins_standin, eager_celery, django_capture_on_commit_callbacks
 ):
     libfoo, libbar = (dependency_on(server, jobtype, job) for job in ("libfoo", "libbar"))
     with django_capture_on_commit_callbacks(execute=True):
@@ -120,7 +110,7 @@ def test_saving_a_project_and_its_dependencies_keeps_the_view_in_step(
 
 
 def test_a_renamed_project_moves_its_view_and_a_deleted_one_takes_it_away(
-    views_on, server, jobtype, jenkins_standin, eager_tasks, django_capture_on_commit_callbacks
+    views_on, server, jobtype, jenkins_standin, eager_celery, django_capture_on_commit_callbacks
 ):
     project = make_project([dependency_on(server, jobtype, "libfoo")], name="Widget")
     jenkins_views.sync_project(project.pk)
@@ -149,7 +139,7 @@ def test_each_server_gets_a_view_of_the_jobs_it_runs(views_on, server, jobtype, 
 
 
 def test_a_failing_jenkins_leaves_the_project_saved_and_logs_project_and_server(
-    views_on, server, jobtype, jenkins_standin, eager_tasks, django_capture_on_commit_callbacks,
+    views_on, server, jobtype, jenkins_standin, eager_celery, django_capture_on_commit_callbacks,
     caplog,
 ):  # fmt: skip
     libfoo = dependency_on(server, jobtype, "libfoo")

@@ -31,7 +31,12 @@ import uuid
 from pathlib import Path
 
 from benchmarks.timing import figure, not_measured
-from capomastro_changes.testing.workers import celery_worker, database_url, pool_pids
+from capomastro_changes.testing.workers import (
+    celery_worker,
+    database_url,
+    pool_pids,
+    send_tasks_to,
+)
 
 KEYS = (
     "sweep_1000_s",
@@ -176,9 +181,7 @@ def _configure(redis_url: str, queue: str, prefix: str) -> None:
     settings.CAPOMASTRO_CHANGES_REDIS_URL = redis_url
     settings.CAPOMASTRO_CHANGES_REDIS_PREFIX = prefix
     settings.CAPOMASTRO_CHANGES_ALLOWED_SCHEMES = ("git", "http")
-    app.conf.broker_url = broker_url(redis_url)
-    app.conf.task_default_queue = queue
-    app.conf.task_always_eager = False
+    send_tasks_to(app, broker_url(redis_url), queue)
 
 
 @contextlib.contextmanager

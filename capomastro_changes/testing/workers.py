@@ -21,6 +21,31 @@ def database_url(settings_dict: dict) -> str:
     return f"postgres://{auth}{host}:{settings_dict.get('PORT') or 5432}/{settings_dict['NAME']}"
 
 
+def send_tasks_to(app, broker: str, queue: str) -> None:
+    """Make this process's Celery client publish to ``broker`` and ``queue``, eagerly never.
+
+    Celery keeps the broker connection pool it opened first, even when
+    ``broker_url`` changes afterwards (and opens one even for an eager task):
+    the pools are dropped here, so the next task goes where it is told.
+    """
+    app.conf.broker_url = broker
+    app.conf.task_default_queue = queue
+    app.conf.task_always_eager = False
+    forget_broker_connections(app)
+
+
+def forget_broker_connections(app) -> None:
+    """Drop the app's broker and producer pools; the next publish picks them anew.
+
+    Not closed: kombu keeps one pool per broker for the whole process and hands
+    the same one out again, so a closed one would be reused, closed.
+    """
+    app._pool = None
+    amqp = app.__dict__.get("amqp")  # a cached property: only if it was made
+    if amqp is not None:
+        amqp._producer_pool = None
+
+
 @contextlib.contextmanager
 def celery_worker(
     *, database: str, redis_url: str, queue: str, prefix: str, log_path: Path, name: str,

@@ -11,7 +11,12 @@ from django.db import connection
 
 from capomastro_changes.redis_connection import broker_url
 from capomastro_changes.site.celery import app as celery_app
-from capomastro_changes.testing.workers import celery_worker, database_url
+from capomastro_changes.testing.workers import (
+    celery_worker,
+    database_url,
+    forget_broker_connections,
+    send_tasks_to,
+)
 
 TOKEN = "endpoint-token-" + "x" * 24
 SESSION = uuid.uuid4().hex[:8]
@@ -71,11 +76,10 @@ def on_metrics_worker(settings, redis_url, live_server, metrics_worker, metrics_
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(metrics_dir))
     saved = {k: celery_app.conf[k] for k in ("broker_url", "task_default_queue")}
     saved["task_always_eager"] = celery_app.conf.task_always_eager
-    celery_app.conf.broker_url = broker_url(redis_url)
-    celery_app.conf.task_default_queue = QUEUE
-    celery_app.conf.task_always_eager = False
+    send_tasks_to(celery_app, broker_url(redis_url), QUEUE)
     yield settings
     celery_app.conf.update(saved)
+    forget_broker_connections(celery_app)
 
 
 def metric_values(text: str) -> dict[tuple, float]:

@@ -12,7 +12,7 @@ from django.db import connection
 from capomastro_changes.redis_connection import broker_url
 from capomastro_changes.site.celery import app as celery_app
 from capomastro_changes.testing.jenkins import JenkinsStandIn
-from capomastro_changes.testing.workers import celery_worker, database_url
+from capomastro_changes.testing.workers import celery_worker, database_url, send_tasks_to
 
 SESSION = uuid.uuid4().hex[:8]
 QUEUE = f"test-{SESSION}"
@@ -26,9 +26,7 @@ def engine_settings(settings, redis_url, live_server):
     settings.CAPOMASTRO_CHANGES_REDIS_PREFIX = PREFIX
     settings.CAPOMASTRO_CHANGES_ALLOWED_SCHEMES = ("file", "git", "http", "https", "bzr")
     settings.CAPOMASTRO_CHANGES_PUBLIC_URL = live_server.url
-    celery_app.conf.broker_url = broker_url(redis_url)
-    celery_app.conf.task_default_queue = QUEUE
-    celery_app.conf.task_always_eager = False
+    send_tasks_to(celery_app, broker_url(redis_url), QUEUE)
     return settings
 
 

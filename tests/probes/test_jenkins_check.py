@@ -153,10 +153,8 @@ def test_an_unreachable_jenkins_is_an_error_at_once(tmp_path, scheduled):
 
 
 def test_with_eager_celery_a_check_through_jenkins_waits_its_countdowns_and_concludes(
-    tmp_path, settings, redis_client, key_prefix, monkeypatch, standin
+    tmp_path, settings, redis_client, key_prefix, monkeypatch, standin, eager_celery
 ):
-    from capomastro_changes.site.celery import app as celery_app
-
     settings.CAPOMASTRO_CHANGES_REDIS_PREFIX = key_prefix
     settings.CAPOMASTRO_CHANGES_ALLOWED_SCHEMES = ("file", "https")
     monkeypatch.setenv("CAPOMASTRO_LXC_COMMAND", "")
@@ -166,13 +164,9 @@ def test_with_eager_celery_a_check_through_jenkins_waits_its_countdowns_and_conc
     monkeypatch.setattr(jenkins_checking, "finish", lambda p: looks.append(p) or look(p))
     source, repo = make_source(tmp_path, standin_server(standin))
 
-    saved, celery_app.conf.task_always_eager = celery_app.conf.task_always_eager, True
-    try:
-        started = time.monotonic()
-        assert checking.check_source(source.pk) is None  # concluded by the eager looks
-        waited = time.monotonic() - started
-    finally:
-        celery_app.conf.task_always_eager = saved
+    started = time.monotonic()
+    assert checking.check_source(source.pk) is None  # concluded by the eager looks
+    waited = time.monotonic() - started
 
     record = CheckRecord.objects.get(source=source)
     assert (record.outcome, record.new_revision) == ("baseline", repo.rev_parse("main"))
