@@ -23,7 +23,7 @@ from capomastro_changes.conf import settings
 from capomastro_changes.jenkins_client import JenkinsClient, JenkinsError, JenkinsNotFound
 from capomastro_changes.job_configs import render_probe_config
 from capomastro_changes.revisions import ProbeAnswer, Revision, SourceRef
-from capomastro_changes.vcs.urls import redact, scrub
+from capomastro_changes.vcs.urls import redact, scrub, userinfo
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,10 @@ def probe_parameters(source: SourceRef, last: Revision | None, request_id: str) 
     """The build parameters of the probe job (see the template) for ``source``."""
     return {
         "VCS": source.vcs,
-        "SOURCE_URL": source.url,
+        # Build parameters are shown on Jenkins' pages: the URL goes without its
+        # userinfo, which travels in a password parameter Jenkins never shows.
+        "SOURCE_URL": redact(source.url),
+        "SOURCE_CREDENTIALS": userinfo(source.url),
         "BRANCH": source.branch,
         "LAST_REVISION": last.id if last else "",
         "LAST_REVNO": str(last.revno) if last and last.revno is not None else "",

@@ -74,6 +74,14 @@ def redact(url: str) -> str:
     return parts._replace(netloc=netloc).geturl()
 
 
+def userinfo(url: str) -> str:
+    """The ``user:password`` part of ``url`` as written (still percent-encoded), or ""."""
+    if "://" not in url:
+        return ""
+    netloc = url.split("://", 1)[1].split("/", 1)[0]
+    return netloc.rpartition("@")[0]
+
+
 def scrub(text: str) -> str:
     """Remove the userinfo of every URL in a free-form message (breezy's, dulwich's)."""
     return _USERINFO.sub("://", text)

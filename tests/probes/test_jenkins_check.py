@@ -8,9 +8,11 @@ does with the countdowns, minus the broker.
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
+import requests
 
 from capomastro_changes import checking, jenkins_checking
 from capomastro_changes.models import (
@@ -23,6 +25,7 @@ from capomastro_changes.models import (
     Source,
     SourceState,
 )
+from capomastro_changes.testing import servers
 from capomastro_changes.testing.bygmester import (
     BYGMESTER_PROBE,
     make_bygmester_branch,
@@ -57,17 +60,27 @@ def standin(tmp_path):
         yield jenkins
 
 
-def make_source(tmp_path, server, script="probe"):
+SEEN_URL = "seen-url"
+# Writes the URL it was given where the test can read it (not to the console), then probes.
+PROBE_THAT_KEEPS_THE_URL = f"""#!/bin/sh
+printf '%s' "$PROBE_URL" > "$PROBE_SEEN_DIR/{SEEN_URL}"
+exec bygmester-probe "$@"
+"""
+
+
+def make_source(tmp_path, server, script="probe", url_of=lambda repo: repo.bare.as_uri()):
     """A git source whose one dependency's job type probes through Jenkins with ``script``."""
     bygmester = make_bygmester_branch(
-        tmp_path / "bygmester", {"probe": BYGMESTER_PROBE, "probe-hangs": "#!/bin/sh\nsleep 60\n"}
-    )
+        tmp_path / "bygmester",
+        {"probe": BYGMESTER_PROBE, "probe-hangs": "#!/bin/sh\nsleep 60\n",
+         "probe-keeps-url": PROBE_THAT_KEEPS_THE_URL},
+    )  # fmt: skip
     jobtype = JobType.objects.create(
         name="package", config_xml=build_config_template(), probe_runner=JobType.PROBE_JENKINS,
         bygmester_branch=str(bygmester), probe_script=script,
     )  # fmt: skip
     repo = make_git(tmp_path, commits=1)
-    source = Source.objects.for_location("git", repo.bare.as_uri(), "main")
+    source = Source.objects.for_location("git", url_of(repo), "main")
     job = Job.objects.create(server=server, jobtype=jobtype, name="libfoo")
     Dependency.objects.create(name="libfoo", job=job, source=source)
     return source, repo
@@ -173,3 +186,34 @@ def test_with_eager_celery_a_check_through_jenkins_waits_its_countdowns_and_conc
     assert lock_is_free(source.pk)
     # Each look came after its countdown (1 s, then 2 s...), not in a tight loop.
     assert 1 <= len(looks) <= 4 and waited >= jenkins_checking.FIRST_COUNTDOWN
+
+
+def test_credentials_in_a_source_url_reach_the_probe_but_no_jenkins_page(
+    tmp_path, scheduled, standin, settings, monkeypatch
+):
+    settings.CAPOMASTRO_CHANGES_ALLOWED_SCHEMES = ("http", "https")
+    monkeypatch.setenv("PROBE_SEEN_DIR", str(tmp_path))
+    secret = "s3cret-T0ken"
+    with servers.git_http(tmp_path) as root:
+        credentialed = root.replace("http://", f"http://probe-user:{secret}@")
+        source, repo = make_source(
+            tmp_path, standin_server(standin), script="probe-keeps-url",
+            url_of=lambda repo: f"{credentialed}/{repo.bare.name}",
+        )  # fmt: skip
+        checking.check_source(source.pk)
+        record = run_scheduled(scheduled)
+
+    assert (record.outcome, record.new_revision) == ("baseline", repo.rev_parse("main"))
+    assert (tmp_path / SEEN_URL).read_text() == source.url  # the probe had them
+    job, build = "capomastro-probe-package", standin.wait_for_build("capomastro-probe-package", 1)
+    pages = [
+        requests.get(f"{standin.url}{path}", timeout=10).text
+        for path in (f"job/{job}/1/api/json", f"job/{job}/1/consoleText",
+                     f"queue/item/{build.queue_id}/api/json")
+    ]  # fmt: skip
+    for page in pages:
+        assert secret not in page
+    parameters = {p["name"]: p for p in json.loads(pages[0])["actions"][0]["parameters"]}
+    assert parameters["SOURCE_URL"]["value"] == f"{root}/{repo.bare.name}"
+    assert parameters["SOURCE_CREDENTIALS"] == {
+        "_class": "hudson.model.PasswordParameterValue", "name": "SOURCE_CREDENTIALS"}  # fmt: skip

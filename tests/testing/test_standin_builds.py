@@ -155,3 +155,28 @@ def test_creating_a_job_twice_is_refused(server):
     server.create_job("app", freestyle_job_xml("true"))
     with pytest.raises(jenkins.JenkinsException, match="already exists"):
         server.create_job("app", freestyle_job_xml("true"))
+
+
+def test_a_password_parameter_reaches_the_build_but_no_page_shows_it(server, jenkins_standin):
+    xml = freestyle_job_xml('test "$TOKEN" = hunter22', parameters={"TOKEN": "", "REV": ""})
+    string_token = (
+        "<hudson.model.StringParameterDefinition><name>TOKEN</name><defaultValue></defaultValue>"
+        "</hudson.model.StringParameterDefinition>"
+    )
+    password_token = string_token.replace(
+        "StringParameterDefinition", "PasswordParameterDefinition"
+    )
+    server.create_job("app", xml.replace(string_token, password_token))
+    queue_id = server.build_job("app", {"TOKEN": "hunter22", "REV": "r1"})
+    item = wait_until(lambda: server.get_queue_item(queue_id).get("executable"))
+    record = jenkins_standin.wait_for_build("app", item["number"])
+
+    assert record.result == "SUCCESS"  # the step saw the value
+    build = server.get_build_info("app", item["number"])
+    queued = server.get_queue_item(queue_id)
+    assert "hunter22" not in f"{build} {queued}"
+    assert queued["params"] == "\nTOKEN=****\nREV=r1"
+    assert build["actions"][0]["parameters"] == [
+        {"_class": "hudson.model.PasswordParameterValue", "name": "TOKEN"},
+        {"_class": "hudson.model.StringParameterValue", "name": "REV", "value": "r1"},
+    ]

@@ -109,7 +109,9 @@ def build_page(app, request: Request, name: str, number: str) -> Response:
 
 def build_api(app, request: Request, name: str, number: str) -> Response:
     with app.state.cond:
-        return json_response(render.build_json(app.state.build(name, int(number)), app.url))
+        build = app.state.build(name, int(number))
+        secret = render.secret_names(app.state.jobs.get(name))
+        return json_response(render.build_json(build, app.url, secret))
 
 
 def console_text(app, request: Request, name: str, number: str) -> Response:

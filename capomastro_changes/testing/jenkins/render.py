@@ -106,17 +106,32 @@ def job_json(job: Job, base: str, queue: BuildQueue, with_all_builds: bool = Fal
     return data
 
 
-def actions(parameters: dict[str, str] | None, causes: list[str]) -> list[dict]:
+def secret_names(job: Job | None) -> frozenset[str]:
+    """The job's password parameters: Jenkins never shows their values."""
+    if job is None:
+        return frozenset()
+    return frozenset(
+        p.name for p in job.config.parameters if p.kind == "PasswordParameterDefinition"
+    )
+
+
+def parameter_value(name: str, value: str, secret: frozenset[str]) -> dict:
+    """One parameter of a ParametersAction; a password's value is not exported."""
+    if name in secret:
+        return {"_class": "hudson.model.PasswordParameterValue", "name": name}
+    return {"_class": "hudson.model.StringParameterValue", "name": name, "value": value}
+
+
+def actions(
+    parameters: dict[str, str] | None, causes: list[str], secret: frozenset[str] = frozenset()
+) -> list[dict]:
     """The ParametersAction and CauseAction of an item or build."""
     found = []
     if parameters is not None:
         found.append(
             {
                 "_class": "hudson.model.ParametersAction",
-                "parameters": [
-                    {"_class": "hudson.model.StringParameterValue", "name": k, "value": v}
-                    for k, v in parameters.items()
-                ],
+                "parameters": [parameter_value(k, v, secret) for k, v in parameters.items()],
             }
         )
     found.append(
@@ -141,10 +156,13 @@ def queue_item_json(item: QueueItem, base: str, queue: BuildQueue) -> dict:
         kind = "hudson.model.Queue$BuildableItem"
     else:
         kind = "hudson.model.Queue$WaitingItem"
-    params = "".join(f"\n{k}={v}" for k, v in (item.parameters or {}).items())
+    secret = secret_names(queue.state.jobs.get(item.job))
+    params = "".join(
+        f"\n{k}={'****' if k in secret else v}" for k, v in (item.parameters or {}).items()
+    )
     data = {
         "_class": kind,
-        "actions": actions(item.parameters, item.causes),
+        "actions": actions(item.parameters, item.causes, secret),
         "blocked": item.blocked,
         "buildable": item.buildable,
         "id": item.id,
@@ -171,12 +189,12 @@ def queue_item_json(item: QueueItem, base: str, queue: BuildQueue) -> dict:
     return data
 
 
-def build_json(build: Build, base: str) -> dict:
+def build_json(build: Build, base: str, secret: frozenset[str] = frozenset()) -> dict:
     """``GET job/X/N/api/json`` (``result`` is null while building)."""
     end = build.finished_at or time.time()
     return {
         "_class": FREESTYLE_BUILD,
-        "actions": actions(build.parameters, build.causes),
+        "actions": actions(build.parameters, build.causes, secret),
         "artifacts": [
             {
                 "displayPath": path.rsplit("/", 1)[-1],
