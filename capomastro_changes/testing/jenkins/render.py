@@ -8,6 +8,7 @@ works against a real Jenkins.
 from __future__ import annotations
 
 import time
+from urllib.parse import quote
 
 from capomastro_changes.testing.jenkins.build_queue import BuildQueue, QueueItem
 from capomastro_changes.testing.jenkins.state import Build, Job
@@ -42,6 +43,16 @@ def color(job: Job) -> str:
     last = job.last_build(lambda b: not b.building)
     shade = COLORS.get(last.result, "notbuilt") if last else "notbuilt"
     return f"{shade}_anime" if job.running() else shade
+
+
+def job_summary(job: Job, base: str) -> dict:
+    """A job as the root's and a view's ``jobs`` list it."""
+    return {
+        "_class": FREESTYLE_PROJECT,
+        "name": job.name,
+        "url": f"{base}job/{quote(job.name)}/",
+        "color": color(job),
+    }
 
 
 def parameter_definitions(job: Job) -> list[dict]:

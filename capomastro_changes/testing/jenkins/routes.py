@@ -129,15 +129,7 @@ def root(app, request: Request) -> Response:
 
 def root_api(app, request: Request) -> Response:
     with app.state.cond:
-        jobs = [
-            {
-                "_class": render.FREESTYLE_PROJECT,
-                "name": job.name,
-                "url": f"{app.url}job/{job.name}/",
-                "color": render.color(job),
-            }
-            for job in app.state.jobs.values()
-        ]
+        jobs = [render.job_summary(job, app.url) for job in app.state.jobs.values()]
     views = [view_routes.view_json(app, view) for view in app.views.all()]
     return json_response(
         {

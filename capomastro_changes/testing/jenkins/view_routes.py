@@ -47,15 +47,7 @@ def view_page(app, request: Request, name: str) -> Response:
 def view_api(app, request: Request, name: str) -> Response:
     view = app.views.get(name)
     with app.state.cond:
-        jobs = [
-            {
-                "_class": render.FREESTYLE_PROJECT,
-                "name": job.name,
-                "url": f"{app.url}job/{quote(job.name)}/",
-                "color": render.color(job),
-            }
-            for job in _listed(app, view)
-        ]
+        jobs = [render.job_summary(job, app.url) for job in _listed(app, view)]
     return json_response(view_json(app, view) | {"description": None, "jobs": jobs, "property": []})
 
 
