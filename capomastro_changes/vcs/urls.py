@@ -75,10 +75,17 @@ def redact(url: str) -> str:
 
 
 def userinfo(url: str) -> str:
-    """The ``user:password`` part of ``url`` as written (still percent-encoded), or ""."""
+    """The ``user:password`` part of ``url`` as written (still percent-encoded), or "".
+
+    What :func:`redact` takes away, read the same way, so the two put back
+    together give ``url`` again.
+    """
     if "://" not in url:
         return ""
-    netloc = url.split("://", 1)[1].split("/", 1)[0]
+    try:
+        netloc = urlsplit(url).netloc
+    except ValueError:
+        return ""
     return netloc.rpartition("@")[0]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from capomastro_changes.vcs import PolicyError
-from capomastro_changes.vcs.urls import DEFAULT_ALLOWED_SCHEMES, check, redact, scrub
+from capomastro_changes.vcs.urls import DEFAULT_ALLOWED_SCHEMES, check, redact, scrub, userinfo
 
 EVERYTHING = ("file", "git", "http", "https", "ssh", "bzr", "bzr+ssh")
 
@@ -78,3 +78,22 @@ def test_passwords_never_reach_messages():
     with pytest.raises(PolicyError) as caught:
         check("git", "https://bob:hunter2@example.com/a b", "", EVERYTHING)
     assert "hunter2" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("url", "credentials"),
+    [
+        ("https://probe:s3cret@git.example.com/repo.git", "probe:s3cret"),
+        ("https://probe:p%40ss%2Fword@git.example.com:8443/repo.git", "probe:p%40ss%2Fword"),
+        ("bzr+ssh://builder@bzr.example.com/trunk", "builder"),
+        ("https://git.example.com/team/repo@v2.git", ""),
+        ("lp:project", ""),
+    ],
+)
+def test_the_userinfo_taken_off_a_url_puts_it_back_together(url, credentials):
+    """What the Jenkins probe job does with SOURCE_URL and SOURCE_CREDENTIALS."""
+    bare = redact(url)
+    assert userinfo(url) == credentials
+    assert not credentials or credentials not in bare
+    joined = bare.replace("://", f"://{credentials}@", 1) if credentials else bare
+    assert joined == url
