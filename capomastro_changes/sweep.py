@@ -13,7 +13,8 @@ from capomastro_changes.models import SourceState
 def due_sources(now: datetime, limit: int) -> list[int]:
     """Ids of the enabled sources due by ``now``, highest priority first.
 
-    Served by the partial index ``sourcestate_due``; never loads every source.
+    Served by the partial index ``sourcestate_due`` (or, in a backlog,
+    ``sourcestate_due_by_priority``); never loads every source.
     """
     return list(
         SourceState.objects.filter(enabled=True, next_check_at__lte=now)
