@@ -1,9 +1,11 @@
 """``capomastro-changes run`` comes up on a machine with nothing configured."""
 
 import os
+import queue
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -55,3 +57,53 @@ def test_run_migrates_serves_the_admin_and_says_how_to_log_in(tmp_path):
         proc.terminate()
         proc.wait(timeout=20)
         proc.stdout.close()
+
+
+def processes_mentioning(text: str) -> list[int]:
+    """Pids of live processes whose command line contains ``text``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if text in (entry / "cmdline").read_bytes().decode(errors="replace"):
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+@pytest.mark.slow
+def test_run_starts_a_worker_with_beat_and_stops_them_on_the_way_out(tmp_path):
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    command = Path(sys.executable).parent / "capomastro-changes"
+    proc = subprocess.Popen(
+        [str(command), "run", "--port", str(port)],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    lines: queue.Queue[str] = queue.Queue()
+    reader = threading.Thread(target=lambda: [lines.put(x) for x in proc.stdout], daemon=True)
+    reader.start()
+    seen, wanted = [], ("admin at http://", " ready.", "beat: Starting")
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and not all(w in "".join(seen) for w in wanted):
+            try:
+                seen.append(lines.get(timeout=1))
+            except queue.Empty:
+                assert proc.poll() is None, "".join(seen)
+        output = "".join(seen)
+        for text in wanted:
+            assert text in output, output
+        schedule = str(tmp_path / ".capomastro-changes" / "beat-schedule")
+        assert processes_mentioning(schedule), "no worker with beat is running"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        reader.join(timeout=10)
+        proc.stdout.close()
+    stopped_by = time.monotonic() + 10
+    while processes_mentioning(schedule) and time.monotonic() < stopped_by:
+        time.sleep(0.2)
+    assert not processes_mentioning(schedule), "the worker outlived `run`"
