@@ -7,6 +7,11 @@ shapes (1.6's ``{name: [url]}`` and 1.7's ``{name: {location: url}}``) are
 read alike, and the fields later versions added are optional. Anything else
 is rejected with :class:`BadNotification` and a message that says what and
 where, because a notification that is half understood must move no state.
+
+Every URL in a notification ends up as a link in the admin, so the build's
+``full_url`` and every artifact location must be http(s): a ``javascript:``
+or ``data:`` URL is refused with the rest of the notification (the reaper
+then settles the build by asking Jenkins), never stored and never rendered.
 """
 
 from __future__ import annotations
@@ -208,15 +213,20 @@ def _artifacts(value) -> tuple[Artifact, ...]:
     for path, where in value.items():
         label = f"build.artifacts.{path}"
         if isinstance(where, list):  # notification 1.6: a list of URLs
-            urls = {f"url{i}": _expect(u, str, f"{label}[{i}]") for i, u in enumerate(where)}
+            urls = {f"url{i}": _artifact_url(u, f"{label}[{i}]") for i, u in enumerate(where)}
             first = where[0] if where else None
         else:  # 1.7 and later: {location: url}, "archive" for Jenkins' own archive
             urls = {
-                k: _expect(u, str, f"{label}.{k}") for k, u in _expect(where, dict, label).items()
+                k: _artifact_url(u, f"{label}.{k}") for k, u in _expect(where, dict, label).items()
             }
             first = urls.get("archive") or next(iter(urls.values()), None)
         found.append(Artifact(path=path, url=first, locations=MappingProxyType(urls)))
     return tuple(found)
+
+
+def _artifact_url(value, where: str) -> str:
+    """An artifact location: a string, and an http(s) URL, as the build's own URL must be."""
+    return _url(_expect(value, str, where), where)
 
 
 def _scm(value) -> ScmInfo | None:

@@ -74,6 +74,27 @@ GOOD = {"name": "libfoo", "build": {"number": 7, "phase": "FINALIZED", "status":
         ({"name": "nosuchjob", "build": {"number": 1, "phase": "STARTED"}}, "no job named"),
         ({"name": "libfoo"}, "build"),
         (b"x" * 1_000_000, "limit"),
+        (
+            {
+                "name": "libfoo",
+                "build": {
+                    **GOOD["build"],
+                    "artifacts": {"pkg.deb": {"archive": "javascript:alert(document.cookie)"}},
+                },
+            },
+            "build.artifacts.pkg.deb.archive 'javascript:alert(document.cookie)' "
+            "is not an http(s) URL",
+        ),  # fmt: skip
+        (
+            {
+                "name": "libfoo",
+                "build": {
+                    **GOOD["build"],
+                    "artifacts": {"pkg.deb": ["https://ok/pkg.deb", " data:text/html,<script>"]},
+                },
+            },
+            "build.artifacts.pkg.deb[1]",
+        ),  # fmt: skip
     ],
 )
 def test_a_bad_notification_is_refused_with_400_and_records_nothing(live_server, job, body, says):

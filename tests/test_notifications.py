@@ -151,6 +151,12 @@ def with_build(**changes):
         (with_build(parameters=["BUILD_ID"]), "build.parameters must be an object"),
         (with_build(artifacts={"a": 3}), "build.artifacts.a must be an object"),
         (with_build(artifacts={"a": {"archive": 3}}), "build.artifacts.a.archive must be"),
+        (
+            with_build(artifacts={"a": {"archive": "javascript:alert(1)"}}),
+            "build.artifacts.a.archive 'javascript:alert(1)' is not an http(s) URL",
+        ),
+        (with_build(artifacts={"a": ["JavaScript:alert(1)"]}), "build.artifacts.a[0] 'JavaScript"),
+        (with_build(artifacts={"a": {"s3": "java\tscript:x"}}), "build.artifacts.a.s3"),
         (with_build(scm={"changes": "a.c"}), "build.scm.changes must be an array"),
         (with_build(queue_id="5"), "build.queue_id must be an integer"),
     ],

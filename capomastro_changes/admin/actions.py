@@ -6,64 +6,82 @@ action serves the sources list and the dependencies list. Rebuilds and lock
 releases go through the same requests and locks as change detection: an
 operator cannot start a second build of a dependency that is building.
 
-"Check now" probes in this request, at most ``CHECK_NOW_AT_ONCE`` sources (a
-probe is bounded by PROBE_TIMEOUT), and reports each outcome; the rest of a
-larger selection is made due for the sweep, which checks it within a minute.
+Each action names the permission it needs (:class:`ActionPermissions`): seeing
+a list is not enough to act on it. "Check now" sends the checks to the Celery
+workers, the same task the sweep sends, so the web request never waits for a
+probe; each outcome joins the source's check history when its check ends.
 """
 
 from __future__ import annotations
 
 import logging
 
-import redis
+from celery.exceptions import CeleryError
 from django.contrib import admin, messages
 from django.template.response import TemplateResponse
+from kombu.exceptions import KombuError
 
-from capomastro_changes import checking, rebuilds, sweep
+from capomastro_changes import rebuilds
 from capomastro_changes.admin import locking
-from capomastro_changes.admin.badges import lock_summary, redact_text
-from capomastro_changes.locks import LockError
+from capomastro_changes.admin.badges import lock_summary
 from capomastro_changes.models import RebuildRequest, SourceState
-from capomastro_changes.source_probes import jenkins_job_for
 
 log = logging.getLogger(__name__)
-CHECK_NOW_AT_ONCE = 10
-LEVELS = {"error": messages.ERROR, "missing": messages.ERROR, "rewritten": messages.WARNING}
+NAMED_IN_MESSAGE = 5
 
 
-@admin.action(description="Check now (probe here, report the outcome)")
+class ActionPermissions:
+    """The permissions behind the actions, whichever list they are run from.
+
+    A check writes the source's state and history, so it needs the right to
+    change sources; rebuilding, releasing a lock and enabling act on
+    dependencies, so they need the right to change dependencies. A staff user
+    who may only view sees neither the actions nor their effects.
+    """
+
+    def has_check_sources_permission(self, request) -> bool:
+        return request.user.has_perm("capomastro_changes.change_source")
+
+    def has_change_dependencies_permission(self, request) -> bool:
+        return request.user.has_perm("capomastro_changes.change_dependency")
+
+
+@admin.action(description="Check now (sent to the workers)", permissions=["check_sources"])
 def check_now(modeladmin, request, queryset):
-    sources = list(modeladmin.selected_sources(queryset))
-    for source in sources[:CHECK_NOW_AT_ONCE]:
-        level, text = check_one(source)
-        modeladmin.message_user(request, text, level)
-    later = [s.pk for s in sources[CHECK_NOW_AT_ONCE:]]
-    if later:
-        sweep.make_due(later)
-        modeladmin.message_user(
-            request, f"{len(later)} more sources made due: the sweep checks them within a minute."
-        )
+    """Send one check task per selected source; the page says which went, not how they end."""
+    from capomastro_changes.tasks import check_source
 
-
-def check_one(source) -> tuple[int, str]:
-    """Probe one source now; the message level and text that say what came of it."""
+    sources = list(modeladmin.selected_sources(queryset).order_by("pk"))
     try:
-        record = checking.check_source(source.pk)
-    except (LockError, redis.RedisError) as exc:
-        return messages.ERROR, f"{source}: could not check: {redact_text(str(exc))}"
-    if record is None and jenkins_job_for(source.pk) is not None:
-        return messages.INFO, f"{source}: probe started in Jenkins; its result joins the history."
-    if record is None:
-        return messages.WARNING, f"{source}: a check is running already; see the history."
-    text = f"Checked {source}: {record.outcome}"
-    if record.new_revision:
-        text += f" at {record.new_revno or record.new_revision[:12]}"
-    if record.error:
-        text += f": {redact_text(record.error)}"
-    return LEVELS.get(record.outcome, messages.SUCCESS), text
+        for source in sources:
+            check_source.delay(source.pk)
+    except (KombuError, CeleryError, OSError) as exc:
+        log.error("check now not sent: the Celery broker did not answer: %s", exc)
+        modeladmin.message_user(
+            request,
+            "Could not send the checks: the Celery broker did not answer "
+            f"({type(exc).__name__}). Nothing was checked.",
+            messages.ERROR,
+        )
+        return
+    modeladmin.message_user(request, checks_sent_message(sources))
 
 
-@admin.action(description="Rebuild now (a manual request, through the locks)")
+def checks_sent_message(sources) -> str:
+    """What the operator reads after "check now": which checks went, and where to look."""
+    named = ", ".join(str(s) for s in sources[:NAMED_IN_MESSAGE])
+    if len(sources) > NAMED_IN_MESSAGE:
+        named += f" and {len(sources) - NAMED_IN_MESSAGE} more"
+    return (
+        f"Check of {named} sent to the workers; each outcome joins the source's check "
+        "history as soon as its check ends."
+    )
+
+
+@admin.action(
+    description="Rebuild now (a manual request, through the locks)",
+    permissions=["change_dependencies"],
+)
 def rebuild_now(modeladmin, request, queryset):
     user = request.user.get_username()
     deps = modeladmin.selected_dependencies(queryset).select_related("source__state")
@@ -99,12 +117,12 @@ def set_enabled(modeladmin, request, queryset, enabled: bool) -> None:
     modeladmin.message_user(request, f"Change-based builds {word} for {count} dependencies.")
 
 
-@admin.action(description="Enable change-based builds")
+@admin.action(description="Enable change-based builds", permissions=["change_dependencies"])
 def enable(modeladmin, request, queryset):
     set_enabled(modeladmin, request, queryset, True)
 
 
-@admin.action(description="Disable change-based builds")
+@admin.action(description="Disable change-based builds", permissions=["change_dependencies"])
 def disable(modeladmin, request, queryset):
     set_enabled(modeladmin, request, queryset, False)
 
@@ -124,18 +142,16 @@ def held_lock(dep) -> dict | None:
     }
 
 
-@admin.action(description="Release a stuck build lock…")
+@admin.action(description="Release a stuck build lock…", permissions=["change_dependencies"])
 def release_lock(modeladmin, request, queryset):
-    """Ask for confirmation naming each holder; on confirmation, release exactly those."""
+    """Ask for confirmation naming each holder; on confirmation, release exactly those.
+
+    From the sources list, the locks are those of each selected source's
+    dependencies: the page names every holder all the same.
+    """
     deps = list(modeladmin.selected_dependencies(queryset).select_related("job"))
     if request.POST.get("post") == "yes":
-        user = request.user.get_username()
-        for dep in deps:
-            confirmed = request.POST.get(f"holder-{dep.pk}", "")
-            done = locking.release_stuck(dep, confirmed, user)
-            modeladmin.message_user(
-                request, done.message, messages.SUCCESS if done.ok else messages.WARNING
-            )
+        release_confirmed(modeladmin, request, deps)
         return None
     held = [row for row in map(held_lock, deps) if row is not None]
     if not held:
@@ -148,9 +164,22 @@ def release_lock(modeladmin, request, queryset):
         "title": "Release stuck build locks?",
         "opts": modeladmin.model._meta,
         "held": held,
-        "selected": [dep.pk for dep in deps],
+        "selected": list(queryset.values_list("pk", flat=True)),
         "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
     }
     return TemplateResponse(
         request, "admin/capomastro_changes/release_lock_confirmation.html", context
     )
+
+
+def release_confirmed(modeladmin, request, deps) -> None:
+    """Release the locks the confirmation page named (and only those), one message each."""
+    user = request.user.get_username()
+    for dep in deps:
+        confirmed = request.POST.get(f"holder-{dep.pk}")
+        if confirmed is None:
+            continue  # held nothing when the page was shown: nothing was confirmed
+        done = locking.release_stuck(dep, confirmed, user)
+        modeladmin.message_user(
+            request, done.message, messages.SUCCESS if done.ok else messages.WARNING
+        )

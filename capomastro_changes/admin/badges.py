@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from django.urls import reverse
 from django.utils import timezone
@@ -83,6 +84,18 @@ def short_revision(revision: str, revno: int | None = None) -> SafeString | str:
         return NONE
     label = f"r{revno}" if revno is not None else revision[:12]
     return format_html('<code title="{}">{}</code>', revision, label)
+
+
+def outside_link(url: str, label: str, css_class: str) -> SafeString:
+    """A link to ``url`` when it is http(s); otherwise ``label`` as plain text.
+
+    Notifications are refused when a URL is not http(s), so this guards rows
+    stored before that rule (or written by hand): a ``javascript:`` URL never
+    becomes something an operator can click.
+    """
+    if urlsplit(url or "").scheme in ("http", "https"):
+        return format_html('<a class="{}" href="{}">{}</a>', css_class, url, label)
+    return format_html('<span class="{}" title="not an http(s) URL">{}</span>', css_class, label)
 
 
 def secret_state(value: str) -> str:

@@ -8,7 +8,7 @@ artifact of those builds.
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html_join
 
 from capomastro_changes import jenkins_views
 from capomastro_changes.admin import badges, panels
@@ -31,8 +31,8 @@ def artifact_links(build: Build | None):
         return badges.NONE
     links = format_html_join(
         badges.BR,
-        '<a class="cc-artifact" href="{}">{}</a>',
-        ((a.url, a.filename) for a in build.artifacts.all()),
+        "{}",
+        ((badges.outside_link(a.url, a.filename, "cc-artifact"),) for a in build.artifacts.all()),
     )
     return links or "no artifacts"
 
@@ -151,7 +151,7 @@ class ArtifactInline(admin.TabularInline):
 
     @admin.display(description="file")
     def link(self, obj):
-        return format_html('<a class="cc-artifact" href="{}">{}</a>', obj.url, obj.filename)
+        return badges.outside_link(obj.url, obj.filename, "cc-artifact")
 
 
 @admin.register(Build)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.contrib import admin
 
 from capomastro_changes.admin import badges, panels
+from capomastro_changes.admin.sources import URLSearchMixin
 from capomastro_changes.models import CheckRecord, RebuildRequest
 
 
@@ -29,12 +30,13 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(CheckRecord)
-class CheckRecordAdmin(ReadOnlyAdmin):
+class CheckRecordAdmin(URLSearchMixin, ReadOnlyAdmin):
     list_display = (
         "started", "source", "outcome_badge", "old", "new", "took", "probe", "error_text",
     )  # fmt: skip
     list_filter = ("outcome", "source__vcs")
     search_fields = ("source__url_key", "source__dependencies__name")
+    url_key_lookup = "source__url_key"
     list_select_related = ("source",)
     fields = (
         "source", "started", "outcome_badge", "old", "new", "took", "probe", "error_text",

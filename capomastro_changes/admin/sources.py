@@ -14,7 +14,7 @@ from capomastro_changes.admin import actions, badges, panels
 from capomastro_changes.admin.locking import read_lock
 from capomastro_changes.admin.schedules import ScheduleLinksMixin
 from capomastro_changes.models import ChainLink, Dependency, RebuildRequest, Source
-from capomastro_changes.source_identity import redact_url
+from capomastro_changes.source_identity import redact_url, url_key
 
 
 class RedactedURLForm(forms.ModelForm):
@@ -45,8 +45,27 @@ def _state(source):
     return getattr(source, "state", None)
 
 
+class URLSearchMixin:
+    """Search finds a source by its URL as written: with ``.git``, credentials, a trailing ``/``.
+
+    Sources are stored under their :func:`url_key`, which drops those, so a
+    pasted URL is normalised the same way before it is looked for (as well as
+    searched for as typed, so names and fragments still match).
+    """
+
+    url_key_lookup = "url_key"
+
+    def get_search_results(self, request, queryset, search_term):
+        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        term = search_term.strip()
+        key = url_key(term) if term else ""
+        if key and key != term:
+            found |= queryset.filter(**{f"{self.url_key_lookup}__icontains": key})
+        return found, may_have_duplicates
+
+
 @admin.register(Source)
-class SourceAdmin(ScheduleLinksMixin, admin.ModelAdmin):
+class SourceAdmin(URLSearchMixin, actions.ActionPermissions, ScheduleLinksMixin, admin.ModelAdmin):
     form = SourceForm
     list_display = (
         "location", "vcs", "branch", "last_revision", "outcome", "last_changed",
@@ -56,7 +75,10 @@ class SourceAdmin(ScheduleLinksMixin, admin.ModelAdmin):
     search_fields = ("url_key", "dependencies__name")
     list_select_related = ("state",)
     readonly_fields = ("state_panel", "dependencies_panel", "checks_panel", "requests_panel")
-    actions = [actions.check_now, actions.rebuild_now, actions.enable, actions.disable]
+    actions = [
+        actions.check_now, actions.rebuild_now, actions.release_lock,
+        actions.enable, actions.disable,
+    ]  # fmt: skip
 
     def get_fieldsets(self, request, obj=None):
         where = (None, {"fields": ("vcs", "url", "branch")})
@@ -140,13 +162,16 @@ class ChainLinkInline(admin.TabularInline):
 
 
 @admin.register(Dependency)
-class DependencyAdmin(ScheduleLinksMixin, admin.ModelAdmin):
+class DependencyAdmin(
+    URLSearchMixin, actions.ActionPermissions, ScheduleLinksMixin, admin.ModelAdmin
+):
     list_display = (
         "name", "vcs", "location", "branch", "last_revision", "outcome", "last_changed",
         "next_check", "lock", "busy_policy", "changes_enabled",
     )  # fmt: skip
     list_filter = ("source__state__last_outcome", "source__vcs", "busy_policy", "changes_enabled")
     search_fields = ("name", "source__url_key")
+    url_key_lookup = "source__url_key"
     list_select_related = ("job", "source__state")
     readonly_fields = (
         "last_built_revision",

@@ -4,6 +4,7 @@ disable; each through the same locks and requests as change detection."""
 from __future__ import annotations
 
 import pytest
+import redis
 from django.urls import reverse
 
 from capomastro_changes.locks import DependencyLocks
@@ -37,35 +38,88 @@ def repo_source(tmp_path, settings, app_redis):
     return repo, source
 
 
-def test_check_now_probes_at_once_and_reports_the_outcome(admin_client, repo_source):
+def test_check_now_sends_the_check_to_the_workers_and_its_outcome_joins_the_history(
+    admin_client, repo_source, eager_celery
+):
     repo, source = repo_source
     response = act(admin_client, SOURCES, "check_now", [source])
+    assert said(response) == [
+        f"Check of {source} sent to the workers; each outcome joins the source's check "
+        "history as soon as its check ends."
+    ]
     record = CheckRecord.objects.get(source=source)
-    assert record.outcome == "baseline"
-    assert said(response) == [f"Checked {source}: baseline at {repo.rev_parse('main')[:12]}"]
+    assert (record.outcome, record.new_revision) == ("baseline", repo.rev_parse("main"))
 
 
-def test_a_change_found_by_check_now_becomes_a_rebuild_request(admin_client, repo_source):
+def test_check_now_answers_before_any_probe_runs(admin_client, repo_source, redis_url):
+    """The page does not wait for probes: the check waits in the workers' queue."""
+    from capomastro_changes.redis_connection import broker_url
+    from capomastro_changes.site.celery import app
+    from capomastro_changes.testing.workers import forget_broker_connections, send_tasks_to
+
+    _, source = repo_source
+    queue = f"check-now-{source.pk}-{id(source)}"
+    saved = {k: app.conf[k] for k in ("broker_url", "task_default_queue", "task_always_eager")}
+    send_tasks_to(app, broker_url(redis_url), queue)
+    try:
+        response = act(admin_client, SOURCES, "check_now", [source])
+    finally:
+        app.conf.update(saved)
+        forget_broker_connections(app)
+    queued = redis.Redis.from_url(redis_url).lpop(queue)
+    assert queued and b"capomastro_changes.check_source" in queued
+    assert not CheckRecord.objects.filter(source=source).exists()
+    assert levels(response) == ["info"]
+
+
+def test_a_change_found_by_check_now_becomes_a_rebuild_request(
+    admin_client, repo_source, eager_celery
+):
     repo, source = repo_source
     act(admin_client, DEPENDENCIES, "check_now", Dependency.objects.filter(source=source))
     new = repo.commit()
-    response = act(
-        admin_client, DEPENDENCIES, "check_now", Dependency.objects.filter(source=source)
-    )
-    assert said(response) == [f"Checked {source}: changed at {new[:12]}"]
+    act(admin_client, DEPENDENCIES, "check_now", Dependency.objects.filter(source=source))
+    assert CheckRecord.objects.filter(source=source).latest("pk").outcome == "changed"
     request = RebuildRequest.objects.get(dependency__source=source)
     assert (request.revision, request.reason) == (new, "change")
 
 
-def test_check_now_of_an_unreachable_source_shows_the_error(admin_client, settings, app_redis):
+def test_check_now_of_an_unreachable_source_shows_the_error_in_its_history(
+    admin_client, settings, app_redis, eager_celery
+):
     settings.CAPOMASTRO_CHANGES_ALLOWED_SCHEMES = ("file",)
     source = make_source(url="file:///nonexistent/nowhere.git")
     make_dependency(source=source)
-    response = act(admin_client, SOURCES, "check_now", [source])
-    (message,) = said(response)
-    assert message.startswith(f"Checked {source}: ")
+    act(admin_client, SOURCES, "check_now", [source])
     assert CheckRecord.objects.get(source=source).outcome in ("error", "missing")
+    page = admin_client.get(
+        reverse("admin:capomastro_changes_source_change", args=[source.pk])
+    ).content.decode()
+    assert "cc-badge cc-error" in page or "cc-badge cc-missing" in page
+
+
+def test_check_now_with_the_broker_away_says_nothing_was_checked(
+    admin_client, repo_source, settings
+):
+    from capomastro_changes.site.celery import app
+    from capomastro_changes.testing.servers import refused_port
+    from capomastro_changes.testing.workers import forget_broker_connections, send_tasks_to
+
+    _, source = repo_source
+    saved = {k: app.conf[k] for k in ("broker_url", "task_default_queue", "task_always_eager")}
+    retry, app.conf.broker_connection_retry = app.conf.broker_connection_retry, False
+    saved_policy = app.conf.task_publish_retry
+    app.conf.task_publish_retry = False
+    with refused_port() as port:
+        send_tasks_to(app, f"redis://127.0.0.1:{port}/0", "nowhere")
+        try:
+            response = act(admin_client, SOURCES, "check_now", [source])
+        finally:
+            app.conf.update(saved, broker_connection_retry=retry, task_publish_retry=saved_policy)
+            forget_broker_connections(app)
     assert levels(response) == ["error"]
+    assert said(response)[0].startswith("Could not send the checks: the Celery broker")
+    assert not CheckRecord.objects.exists()
 
 
 def test_rebuild_now_is_a_manual_request_by_the_operator_once(admin_client, world):
@@ -150,3 +204,22 @@ def test_saving_a_source_unchanged_keeps_the_password_it_never_showed(admin_clie
     data = {"vcs": "git", "url": form.initial["url"], "branch": "main"}
     assert admin_client.post(url, data).status_code == 302
     assert "hunter2-never-shown" in Source.objects.get(pk=world.broken.pk).url
+
+
+def test_a_stuck_lock_is_released_from_the_sources_list_naming_its_holder_first(
+    admin_client, world, redis_client, key_prefix
+):
+    response = act(admin_client, SOURCES, "release_lock", [world.fine, world.broken])
+    html = response.content.decode()
+    assert f"request #{world.holder.pk}</a> (fence {world.holder.fence})" in html
+    assert html.count('class="held-lock"') == 1 and world.lock_token not in html
+    for pk in (world.fine.pk, world.broken.pk):  # the sources selected, carried to the answer
+        assert f'name="_selected_action" value="{pk}"' in html
+    confirmed = {f"holder-{world.building.pk}": f"{world.holder.pk}:{world.holder.fence}"}
+    done = act(admin_client, SOURCES, "release_lock", [world.fine, world.broken],
+               post="yes", **confirmed)  # fmt: skip
+    assert said(done) == [
+        f"libbar: released the lock of request #{world.holder.pk} (fence {world.holder.fence}); "
+        f"waiting request #{world.waiter.pk} took it."
+    ]
+    assert RebuildRequest.objects.get(pk=world.holder.pk).state == "cancelled"

@@ -153,3 +153,37 @@ def test_only_staff_reach_the_admin(client, django_user_model, world):
     django_user_model.objects.create_user("visitor", password="pw-visitor-1")
     client.login(username="visitor", password="pw-visitor-1")
     assert client.get(url).status_code == 302
+
+
+@pytest.mark.parametrize(
+    "pasted",
+    [
+        "https://git.example.com/broken.git",
+        "https://git.example.com/broken/",
+        "https://deploy:***@git.example.com/broken.git",  # as the list shows it
+        "HTTPS://Git.Example.com:443/broken.git",
+    ],
+)
+@pytest.mark.parametrize("listing", ["source", "dependency", "checkrecord"])
+def test_a_url_pasted_as_written_finds_its_source(admin_client, world, listing, pasted):
+    url = reverse(f"admin:capomastro_changes_{listing}_changelist")
+    response = admin_client.get(url, {"q": pasted})
+    assert response.status_code == 200
+    found = list(response.context["cl"].result_list)
+    sources = {getattr(row, "source_id", row.pk) for row in found}
+    assert sources == {world.broken.pk}, (listing, pasted, found)
+
+
+def test_an_artifact_stored_with_a_javascript_url_is_shown_but_cannot_be_clicked(
+    admin_client, world
+):
+    from capomastro_changes.models import Artifact
+
+    Artifact.objects.create(build=world.rebuilt_build, filename="evil.deb", url="javascript:x()")
+    for url in (
+        reverse("admin:capomastro_changes_build_change", args=[world.rebuilt_build.pk]),
+        reverse("admin:capomastro_changes_projectbuild_change", args=[world.project_build.pk]),
+    ):
+        html = page(admin_client, url)
+        assert "evil.deb" in html and "javascript:" not in html
+        assert 'href="http://a.example/r.deb"' in html  # the good one stays a link
