@@ -40,7 +40,10 @@ def build_parser() -> argparse.ArgumentParser:
     for name, text in (("check", "check sources now"), ("status", "sources and their locks")):
         cmd = sub.add_parser(name, help=text)
         if name == "check":
-            cmd.add_argument("sources", nargs="*", type=int, help="source ids")
+            cmd.add_argument(
+                "sources", nargs="*", metavar="SOURCE",
+                help="a source id, its URL as the admin shows it, or a dependency name",
+            )  # fmt: skip
             cmd.add_argument("--all", action="store_true", help="every enabled source")
     return parser
 

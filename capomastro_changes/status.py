@@ -3,7 +3,9 @@
 Each document costs a fixed number of queries whatever the number of
 dependencies (active requests are read for all of them at once), plus one
 Redis round trip per dependency for its lock. Nothing secret goes in: URLs
-lose their passwords, locks show who holds them but never their tokens.
+lose their passwords (in free text too: errors, details and reasons pass
+through the admin's ``redact_text``), locks show who holds them but never
+their tokens.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from capomastro_changes.models import (
     RebuildRequest,
     SourceState,
 )
+from capomastro_changes.redaction import redact_text
 from capomastro_changes.redis_connection import coordination
 from capomastro_changes.source_identity import redact_url
 
@@ -46,7 +49,7 @@ def source_status(source_id: int) -> dict | None:
         "last_revision": state.last_revision,
         "last_revno": state.last_revno,
         "last_outcome": state.last_outcome,
-        "last_error": state.last_error,
+        "last_error": redact_text(state.last_error),
         "consecutive_failures": state.consecutive_failures,
         "last_checked_at": state.last_checked_at,
         "last_changed_at": state.last_changed_at,
@@ -119,7 +122,7 @@ def request_document(request: RebuildRequest | None) -> dict | None:
         "revno": request.revno,
         "reason": request.reason,
         "waiting_for": request.waiting_for,
-        "detail": request.detail,
+        "detail": redact_text(request.detail),
         "created_at": request.created_at,
         "build": build_document(request.build),
     }
@@ -142,7 +145,7 @@ def project_build_document(pb: ProjectBuild) -> dict:
         "build_key": pb.build_key,
         "phase": pb.phase,
         "status": pb.status,
-        "reason": pb.reason,
+        "reason": redact_text(pb.reason),
         "requested_by": pb.requested_by,
         "requested_at": pb.requested_at,
         "ended_at": pb.ended_at,

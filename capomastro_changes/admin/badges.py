@@ -7,7 +7,6 @@ passed to a template.
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from urllib.parse import urlsplit
 
@@ -17,6 +16,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
 from capomastro_changes.locks import LockState
+from capomastro_changes.redaction import redact_text  # pages call it as badges.redact_text
 
 OUTCOME_COLOURS = {
     "baseline": "#417690",
@@ -42,16 +42,6 @@ REQUEST_COLOURS = {
 }
 NONE = "—"
 BR = mark_safe("<br>")
-_CREDENTIALS = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^\s/@:]*):[^\s/@]*@", re.IGNORECASE)
-
-
-def redact_text(text: str) -> str:
-    """``text`` with the password of every URL in it replaced by ``***``.
-
-    Probe errors and request details are written by code that already redacts;
-    this is the last guard before a page.
-    """
-    return _CREDENTIALS.sub(r"\g<head>:***@", text or "")
 
 
 def badge(label: str, colour: str, title: str = "") -> SafeString:

@@ -126,3 +126,21 @@ def test_status_still_answers_when_redis_is_away(client, auth, settings, db):
     dep = make_dependency()
     [shown] = get(client, auth, f"/changes/status/sources/{dep.source_id}/").json()["dependencies"]
     assert shown["lock"] is None and shown["building"] is False
+
+
+def test_a_password_quoted_in_an_error_or_a_request_detail_is_not_shown(client, auth, building):
+    dep, running, waiting, _ = building
+    quoted = "fatal: could not read from https://bot:hunter2@git.example.com/libfoo.git"
+    SourceState.objects.filter(pk=dep.source_id).update(last_outcome="error", last_error=quoted)
+    RebuildRequest.objects.filter(pk=waiting.pk).update(detail=f"queued after {quoted}")
+    project = make_project([dep])
+    ProjectBuild.objects.create(project=project, build_key="20260101.9", reason=quoted)
+    source = get(client, auth, f"/changes/status/sources/{dep.source_id}/").json()
+    assert source["last_error"] == (
+        "fatal: could not read from https://bot:***@git.example.com/libfoo.git"
+    )
+    [shown] = source["dependencies"]
+    assert shown["waiting_request"]["detail"].endswith("https://bot:***@git.example.com/libfoo.git")
+    body = get(client, auth, f"/changes/status/projects/{project.pk}/").content.decode()
+    assert "https://bot:***@git.example.com/libfoo.git" in body
+    assert "hunter2" not in body
