@@ -4,6 +4,8 @@ what a project build was made of; and no page ever shows a secret."""
 from __future__ import annotations
 
 import re
+from html import unescape
+from urllib.parse import urlencode
 
 import pytest
 from django.contrib import admin
@@ -19,9 +21,10 @@ def page(client, url: str) -> str:
 
 
 def model_urls(model) -> list[str]:
+    """The list, add, change and history pages of ``model`` (add only where it can be added)."""
     meta = model._meta
     base = f"admin:{meta.app_label}_{meta.model_name}"
-    urls = [reverse(f"{base}_changelist")]
+    urls = [reverse(f"{base}_changelist"), reverse(f"{base}_add")]
     first = model._default_manager.order_by("pk").first()
     if first is not None:
         urls += [
@@ -31,16 +34,59 @@ def model_urls(model) -> list[str]:
     return urls
 
 
-def test_no_admin_page_shows_a_token_a_secret_or_a_password_in_a_url(admin_client, world):
-    secrets = [API_TOKEN, NOTIFICATION_SECRET, URL_PASSWORD, world.lock_token]
-    seen = 0
+FILTER_LINK = re.compile(r'<a href="(\?[^"]*)"')
+SEARCHES = ("git.example.com", "libbar", "https://deploy:***@git.example.com/broken.git", "r4")
+
+
+def filtered_and_searched(client, listing: str) -> list[str]:
+    """Every filter choice the list offers (read from its sidebar), and a few searches."""
+    html = client.get(listing).content.decode()
+    sidebar = html.split('id="changelist-filter"', 1)[1] if "changelist-filter" in html else ""
+    queries = {unescape(q) for q in FILTER_LINK.findall(sidebar.split("</nav>", 1)[0])}
+    queries |= {"?" + urlencode({"q": term}) for term in SEARCHES}
+    return [listing + q for q in sorted(queries)]
+
+
+def secret_pages(client, world, api_token: str) -> dict[str, str]:
+    """Every page the scan reads, by URL: admin pages of every model, filtered lists and
+    searches of ours, the release-lock confirmation, and both status documents."""
+    pages = {}
     for model in admin.site._registry:
         for url in model_urls(model):
-            html = page(admin_client, url)
-            seen += 1
-            leaked = [s for s in secrets if s in html]
-            assert not leaked, f"{url} shows {leaked}"
-    assert seen > 30  # every model of ours, beat's and auth's, with data present
+            response = client.get(url)
+            assert response.status_code in (200, 403), (url, response.status_code)  # 403: no add
+            pages[url] = response.content.decode()
+        if model._meta.app_label == "capomastro_changes":
+            for url in filtered_and_searched(client, model_urls(model)[0]):
+                pages[url] = page(client, url)
+    for listing, chosen in (("dependency", world.building.pk), ("source", world.fine.pk)):
+        url = reverse(f"admin:capomastro_changes_{listing}_changelist")
+        answer = client.post(url, {"action": "release_lock", "_selected_action": [chosen]})
+        pages[f"{url} (release lock?)"] = answer.content.decode()
+        assert "Release stuck build locks?" in pages[f"{url} (release lock?)"]
+    bearer = {"Authorization": f"Bearer {api_token}"}
+    for url in (
+        reverse("capomastro_changes:source-status", args=[world.broken.pk]),
+        reverse("capomastro_changes:source-status", args=[world.fine.pk]),
+        reverse("capomastro_changes:project-status", args=[world.project_build.project_id]),
+    ):
+        pages[url] = client.get(url, headers=bearer).content.decode()
+        assert '"dependencies"' in pages[url], url
+    return pages
+
+
+def test_no_page_shows_a_token_a_secret_or_a_password_in_a_url(admin_client, world, settings):
+    api_token = "api-token-for-push-and-status-0f9e"
+    settings.CAPOMASTRO_CHANGES_API_TOKENS = [api_token]
+    secrets = {"Jenkins API token": API_TOKEN, "notification secret": NOTIFICATION_SECRET,
+               "password in a source URL": URL_PASSWORD, "lock token": world.lock_token,
+               "push/status API token": api_token}  # fmt: skip
+    pages = secret_pages(admin_client, world, api_token)
+    leaks = [(url, name) for url, html in pages.items() for name, s in secrets.items() if s in html]
+    assert leaks == []
+    # every model of ours, beat's and auth's, with data present; every filter; both endpoints
+    assert len(pages) > 150
+    assert any("deploy:***@git.example.com" in html for html in pages.values())
 
 
 def test_the_jenkins_server_page_says_set_for_its_token_and_secret(admin_client, world):
@@ -128,11 +174,13 @@ def test_a_project_build_shows_each_dependency_rebuilt_or_linked_with_its_artifa
     url = reverse("admin:capomastro_changes_projectbuild_change", args=[world.project_build.pk])
     html = page(admin_client, url)
     rows = re.findall(r"<tr[^>]*class=\"form-row[^\"]*\".*?</tr>", html, re.S)
-    text = {("libbar" in r, "rebuilt" in r, "pkg-rebuilt.deb" in r) for r in rows} | {
-        ("libfoo" in r, "linked" in r, "pkg-linked.deb" in r) for r in rows
-    }
-    assert (True, True, True) in text
     assert len(rows) == 2
+    (rebuilt,) = [r for r in rows if ">libbar<" in r]
+    (linked,) = [r for r in rows if ">libfoo<" in r]
+    assert ">rebuilt</span>" in rebuilt and "pkg-rebuilt.deb" in rebuilt
+    assert ">linked</span>" not in rebuilt and "pkg-linked.deb" not in rebuilt
+    assert ">linked</span>" in linked and "pkg-linked.deb" in linked
+    assert ">rebuilt</span>" not in linked and "pkg-rebuilt.deb" not in linked
     listing = page(admin_client, reverse("admin:capomastro_changes_projectbuild_changelist"))
     assert "1 rebuilt, 1 linked" in listing
 

@@ -1,7 +1,13 @@
 """Metrics from every process: counters bumped in the prefork children of a real Celery
-worker in multiprocess mode are summed in one scrape of the web endpoint."""
+worker in multiprocess mode are summed in one scrape of the web endpoint: each child writes
+a file of its own, and the scrape's totals are those files added up."""
 
+import contextlib
+import http.server
 import os
+import threading
+import time
+from collections import Counter
 
 import pytest
 import requests
@@ -109,3 +115,66 @@ def test_checks_and_changes_seen_by_the_workers_show_in_one_scrape(
     assert delta("changes_detected_total", vcs="git") == 1
     assert delta("probe_seconds_count", vcs="git") == 2
     assert delta("builds_triggered_total") == 1
+
+
+@contextlib.contextmanager
+def slow_http(delay: float):
+    """An HTTP server that thinks for ``delay`` seconds, then has no repository (404):
+    each check of a source on it keeps a worker child busy that long."""
+
+    class Slow(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            time.sleep(delay)
+            self.send_error(404)
+
+        def log_message(self, *args):
+            """Quiet."""
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def checks_by_labels(families) -> Counter:
+    """``checks_total`` samples of metric families, by their label pairs."""
+    found = Counter()
+    for family in families:
+        for sample in family.samples:
+            if sample.name == P + "checks_total":
+                found[tuple(sorted(sample.labels.items()))] += sample.value
+    return found
+
+
+def test_every_worker_child_counts_in_a_file_of_its_own_and_the_scrape_adds_them_up(
+    metrics_worker, on_metrics_worker, metrics_dir, scrape_live
+):
+    from prometheus_client.multiprocess import MultiProcessCollector
+
+    from capomastro_changes.models import CheckRecord
+    from capomastro_changes.testing.workers import pool_pids
+
+    children = pool_pids(metrics_worker.pid)
+    assert len(children) == 2
+    with slow_http(delay=1.0) as base:
+        sources = [
+            Source.objects.for_location("git", f"{base}/slow-{n}.git", "main") for n in range(4)
+        ]
+        for source in sources:  # while one child probes (1 s), the next check goes to the other
+            check_source.delay(source.pk)
+        wait_until(lambda: CheckRecord.objects.filter(source__in=sources).count() == 4, timeout=60)
+    files = {pid: metrics_dir / f"counter_{pid}.db" for pid in children}
+    per_child = {pid: checks_by_labels(MultiProcessCollector.merge([str(path)]))
+                 for pid, path in files.items() if path.exists()}  # fmt: skip
+    assert set(per_child) == set(children)  # each child wrote counters of its own
+    assert all(sum(counts.values()) > 0 for counts in per_child.values())
+    every_file = [str(path) for path in metrics_dir.glob("counter_*.db")]
+    in_files = checks_by_labels(MultiProcessCollector.merge(every_file))
+    scraped = scrape_live()
+    assert {k: v for (name, k), v in scraped.items() if name == P + "checks_total"} == in_files
+    assert sum(in_files.values()) >= 4
