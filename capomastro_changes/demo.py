@@ -47,7 +47,7 @@ def run_demo(host: str, port: int, serve: bool, json_file: str | None) -> int:
             wait_for_worker(data_dir / "worker.log", worker)
             world = make_world(data_dir / "repos", jenkins)
             scenario(world, narrator)
-            result = summary(jenkins)
+            result = summary(jenkins, world)
             narrator.say(f"summary: {json.dumps(result)}")
             if json_file:
                 Path(json_file).write_text(json.dumps(result, indent=2) + "\n")

@@ -1,8 +1,10 @@
 """Saying what happened: the demo's running commentary and its closing summary.
 
-Both read only the records the system keeps (check history, rebuild requests,
+Both read the records the system keeps (check history, rebuild requests,
 project builds) and the stand-in's own build log, so they tell what an
-operator would find, not what the script hoped for.
+operator would find, not what the script hoped for. Whether a change was
+lost is judged from outside the system: the repositories' real tips against
+what Jenkins really built.
 """
 
 from __future__ import annotations
@@ -114,7 +116,7 @@ def links_of(pb: ProjectBuild) -> str:
     return ", ".join(parts)
 
 
-def summary(jenkins) -> dict:
+def summary(jenkins, world) -> dict:
     """Figures of the run, from the records and from the stand-in's build log."""
     outcomes = Counter(CheckRecord.objects.values_list("outcome", flat=True))
     changes = Counter(
@@ -135,22 +137,26 @@ def summary(jenkins) -> dict:
         "linked_dependencies": ProjectBuildDependency.objects.filter(rebuilt=False).count(),
         "superseded_requests": RebuildRequest.objects.filter(state="superseded").count(),
         "duplicate_builds": sum(n - 1 for n in runs.values() if n > 1),
-        "lost_changes": len(lost_changes()),
+        "lost_changes": len(lost_changes(world, jenkins.build_log())),
     }
 
 
-def lost_changes() -> list[str]:
-    """Dependencies whose source moved on, not built, with no recorded reason why not."""
-    explained = ("discarded", "refused", "failed", "error", "cancelled")
+# Final request states an operator reads as "not built, and here is why". An
+# ``error`` is not one: it is the system failing, and a change it leaves is lost.
+EXPLAINED = ("discarded", "refused", "failed", "cancelled")
+
+
+def lost_changes(world, build_log) -> list[str]:
+    """Dependencies whose repository moved since the world was made, whose tip was
+    neither built (by the stand-in's own log) nor left with a visible non-error reason."""
+    built = {(r.job, (r.parameters or {}).get("REVISION")) for r in build_log if r.finished_at}
     lost = []
-    for dep in Dependency.objects.filter(changes_enabled=True, source__isnull=False).select_related(
-        "source__state"
-    ):
-        current = dep.source.state.last_revision
-        if not current or dep.last_built_revision == current:
+    for name, tip in world.tips().items():
+        dep = Dependency.objects.select_related("job").get(name=name)
+        if tip == world.baselines.get(name) or (dep.job.name, tip) in built:
             continue
-        if not RebuildRequest.objects.filter(
-            dependency=dep, revision=current, state__in=explained
-        ).exists():
-            lost.append(dep.name)
+        if not dep.changes_enabled:  # the admin shows it disabled: a visible reason
+            continue
+        if not RebuildRequest.objects.filter(dependency=dep, revision=tip, state__in=EXPLAINED):
+            lost.append(f"{name} at {short(tip)}")
     return lost

@@ -6,7 +6,7 @@ projects that share one of them, built on the Jenkins stand-in.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from capomastro_changes.models import (
@@ -25,13 +25,26 @@ BUILD_SECONDS = 2
 
 @dataclass
 class World:
-    """What the scenario changes and watches."""
+    """What the scenario changes and watches.
+
+    ``baselines`` are the repositories' tips when the world was made: the
+    summary compares the tips at the end with them, read from the
+    repositories themselves, not from what the system recorded.
+    """
 
     libfoo_repo: GitRepo
     libbar_branch: BzrBranch
     libfoo: Dependency
     libbar: Dependency
     libbaz: Dependency
+    baselines: dict[str, str] = field(default_factory=dict)
+
+    def tips(self) -> dict[str, str]:
+        """Each tracked dependency's real tip now, by dependency name."""
+        return {
+            self.libfoo.name: self.libfoo_repo.rev_parse("main"),
+            self.libbar.name: self.libbar_branch.revision_info()[1],
+        }
 
 
 def make_world(root: Path, jenkins) -> World:
@@ -57,7 +70,9 @@ def make_world(root: Path, jenkins) -> World:
             ProjectDependency.objects.create(
                 project=project, dependency=dep, current_build=old if dep is libbaz else None
             )
-    return World(repo, branch, libfoo, libbar, libbaz)
+    world = World(repo, branch, libfoo, libbar, libbaz)
+    world.baselines = world.tips()
+    return world
 
 
 def dependency(server, jobtype, name: str, source: Source | None) -> Dependency:

@@ -27,3 +27,40 @@ def test_the_demo_detects_changes_in_git_and_bzr_and_builds_each_once(tmp_path):
     assert summary["duplicate_builds"] == 0 and summary["lost_changes"] == 0
     assert "history was REWRITTEN" in done.stdout
     assert "libbaz linked to libbaz #7" in done.stdout
+
+
+@pytest.fixture
+def demo_world(tmp_path, db):
+    from capomastro_changes.demo_world import make_world
+    from capomastro_changes.testing.jenkins import JenkinsStandIn
+
+    with JenkinsStandIn(quiet_period=0, root=tmp_path / "jenkins") as jenkins:
+        yield make_world(tmp_path / "repos", jenkins)
+
+
+def built(job: str, revision: str):
+    from capomastro_changes.testing.jenkins.state import BuildRecord
+
+    return BuildRecord(job, 1, 1, {"REVISION": revision}, 1.0, 2.0, "SUCCESS")
+
+
+def test_a_commit_the_system_never_saw_counts_as_a_lost_change(demo_world):
+    from capomastro_changes.demo_narration import lost_changes
+
+    assert lost_changes(demo_world, []) == []  # nothing moved yet
+    tip = demo_world.libfoo_repo.commit(message="never checked")
+    # The system's own records still say libfoo is up to date; the repository does not.
+    assert lost_changes(demo_world, []) == [f"libfoo at {tip[:10]}"]
+    assert lost_changes(demo_world, [built("libfoo", tip)]) == []
+
+
+def test_a_change_whose_request_ended_in_error_is_lost_and_a_discarded_one_is_not(demo_world):
+    from capomastro_changes.demo_narration import lost_changes
+    from capomastro_changes.models import RebuildRequest
+
+    _, revid = demo_world.libbar_branch.commit("libbar: new API")
+    make = RebuildRequest.objects.create
+    make(dependency=demo_world.libbar, revision=revid, reason="change", state="error")
+    assert lost_changes(demo_world, []) == [f"libbar at {revid[:10]}"]
+    make(dependency=demo_world.libbar, revision=revid, reason="change", state="discarded")
+    assert lost_changes(demo_world, []) == []

@@ -4,7 +4,10 @@ A case returns the error the system gave (the text an operator would read);
 it is refused clearly when that text matches what the case expects. Any other
 exception is a crash. State is the part of the database that only a good input
 may move: stored revisions, what was last built, builds and their phases,
-requests that got towards a build, current builds, chain links, intervals.
+every rebuild request (a new one in any state, pending and triggering
+included, is state moved), current builds, chain links, intervals. The one
+move a bad input may make is the one that records it: a request it was
+feeding ends as ``error`` or ``refused``.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ class Outcome:
     message: str = ""
     refused_clearly: bool = False
     state_moved: bool = False
+    moved: list[str] = field(default_factory=list)
     crash: str = ""
     details: list[str] = field(default_factory=list)
 
@@ -42,6 +46,7 @@ class Outcome:
             "got": self.message[:300],
             "refused_clearly": self.refused_clearly,
             "state_moved": self.state_moved,
+            "moved": self.moved[:10],
             "crash": self.crash,
         }
 
@@ -76,11 +81,29 @@ def run_case(case: Case) -> Outcome:
         outcome.details = traceback.format_exc().splitlines()[-6:]
         return outcome
     outcome.refused_clearly = bool(re.search(case.expect, outcome.message, re.I | re.S))
-    outcome.state_moved = fingerprint() != BASELINE.snapshot
+    outcome.moved = what_moved(BASELINE.snapshot, fingerprint())
+    outcome.state_moved = bool(outcome.moved)
     return outcome
 
 
-def fingerprint() -> tuple:
+# Where a request fed a bad input may end: the error is recorded, nothing went forward.
+RECORDED_ERRORS = ("error", "refused")
+
+
+def what_moved(before: dict, after: dict) -> list[str]:
+    """What changed between two fingerprints, in words; empty when nothing did."""
+    moved = [name for name in before if name != "requests" and before[name] != after[name]]
+    old, new = before["requests"], after["requests"]
+    for pk, state in sorted(new.items()):
+        if pk not in old:
+            moved.append(f"request #{pk} created ({state})")
+        elif state != old[pk] and state not in RECORDED_ERRORS:
+            moved.append(f"request #{pk} moved from {old[pk]} to {state}")
+    moved += [f"request #{pk} deleted" for pk in sorted(old.keys() - new.keys())]
+    return moved
+
+
+def fingerprint() -> dict:
     """What only a good input may move."""
     from capomastro_changes.models import (
         Build,
@@ -91,15 +114,18 @@ def fingerprint() -> tuple:
         SourceState,
     )
 
-    progressed = ("queued", "building", "succeeded", "failed")
-    return (
-        sorted(SourceState.objects.values_list("source_id", "last_revision", "last_revno")),
-        sorted(Dependency.objects.values_list("pk", "last_built_revision", "check_interval")),
-        sorted(Build.objects.values_list("pk", "phase", "status")),
-        sorted(RebuildRequest.objects.filter(state__in=progressed).values_list("pk", "state")),
-        sorted(ProjectDependency.objects.values_list("pk", "current_build_id")),
-        sorted(ChainLink.objects.values_list("upstream_id", "dependency_id")),
-    )
+    return {
+        "stored revisions": sorted(
+            SourceState.objects.values_list("source_id", "last_revision", "last_revno")
+        ),
+        "last built": sorted(
+            Dependency.objects.values_list("pk", "last_built_revision", "check_interval")
+        ),
+        "builds": sorted(Build.objects.values_list("pk", "phase", "status")),
+        "requests": dict(RebuildRequest.objects.values_list("pk", "state")),
+        "current builds": sorted(ProjectDependency.objects.values_list("pk", "current_build_id")),
+        "chain links": sorted(ChainLink.objects.values_list("upstream_id", "dependency_id")),
+    }
 
 
 def validation_text(exc) -> str:
