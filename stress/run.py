@@ -18,10 +18,14 @@ from django.core.management import call_command
 from stress import invariants, leaks
 from stress.churn import Churn
 from stress.faults import CountedFaults
-from stress.services import Worker, start_beat, stop_process, wait_until
+from stress.services import Worker, kill_mid_task, start_beat, stop_process, wait_until
 from stress.world import make_world
 
 WORKERS = 3
+# Seconds spent looking for a busy worker at each churn step from the kill point on,
+# and once more after the churn if none was caught: the kill must land mid-task.
+KILL_LOOK = 1.0
+KILL_PATIENCE = 90.0
 
 
 class ChaosRun:
@@ -98,28 +102,25 @@ class ChaosRun:
         kill_at, restart_at = steps // 3, (2 * steps) // 3
 
         def between(i: int) -> None:
-            if i == kill_at:
-                self.kill_a_worker()
-            elif i == restart_at:
+            if i >= kill_at and not killed_mid_task(self.events):
+                self.kill_a_worker(KILL_LOOK)
+            if i == restart_at:
                 self.redis.restart(downtime=1.0)
                 self.events["redis_restarts"] += 1
 
         self.churn_.run(steps, self.plan["churn_seconds"], between)
+        if not killed_mid_task(self.events):
+            self.kill_a_worker(KILL_PATIENCE)  # beat's sweeps keep the workers fed meanwhile
         self.churn_.finish()
         self.faults.calm()
 
-    def kill_a_worker(self) -> None:
-        """SIGKILL a worker caught with a task in hand (waiting a little for one), restart one."""
-        deadline = time.monotonic() + 10
-        busy = []
-        while not busy and time.monotonic() < deadline:
-            busy = [w for w in self.workers if w.proc.poll() is None and w.running_tasks()]
-            time.sleep(0.05)
-        victim = busy[0] if busy else self.workers[0]
-        in_hand = victim.running_tasks()
-        victim.kill()
-        self.workers.remove(victim)
-        self.events["worker_kills"].append({"worker": victim.name, "tasks_in_hand": in_hand})
+    def kill_a_worker(self, wait: float) -> None:
+        """SIGKILL a worker caught with a task in hand, and start a new one in its place."""
+        killed = kill_mid_task(self.workers, wait)
+        if killed is None:
+            return
+        self.workers = [w for w in self.workers if w.name != killed["worker"]]
+        self.events["worker_kills"].append(killed)
         self.start_worker(f"worker{len(self.events['worker_kills']) + WORKERS}")
 
     def settle(self) -> None:
@@ -165,7 +166,7 @@ class ChaosRun:
         faults = self.faults.counts()
         leaked = leaks.scan(self.tmp, list(self.secrets.values()))
         missing_faults = [k for k in REQUIRED_FAULTS if not faults.get(k)]
-        injected = bool(self.events["worker_kills"]) and self.events["redis_restarts"] > 0
+        injected = killed_mid_task(self.events) and self.events["redis_restarts"] > 0
         return {
             "ok": not any(counts.values()) and not missing_faults and injected and not leaked,
             "drained": self.drained,
@@ -177,11 +178,17 @@ class ChaosRun:
             "faults": faults | {"worker_sigkills": len(self.events["worker_kills"]),
                                 "redis_restarts": self.events["redis_restarts"]},
             "worker_kills": self.events["worker_kills"],
+            "killed_mid_task": killed_mid_task(self.events),
             "changes": dict(self.churn_.counts),
             "secrets_leaked": leaked,
             "seconds": self.timings | {"total": round(time.monotonic() - self.started, 1)},
             **invariants.figures(log),
         }  # fmt: skip
+
+
+def killed_mid_task(events: dict) -> bool:
+    """True once a worker was SIGKILLed with a task in hand (not merely some worker)."""
+    return any(kill["tasks_in_hand"] > 0 for kill in events["worker_kills"])
 
 
 FAULTS_TIMEOUT = 0.05

@@ -117,6 +117,9 @@ class Worker:
     def _died(self) -> bool:
         return self.proc is not None and self.proc.poll() is not None
 
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
     def running_tasks(self) -> int:
         """Tasks this worker received and has not reported done (read from its log)."""
         text = self.log.read_text(errors="replace") if self.log.exists() else ""
@@ -140,6 +143,26 @@ class Worker:
                 self.proc.wait(30)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+def kill_mid_task(workers: list[Worker], wait: float, poll: float = 0.02) -> dict | None:
+    """SIGKILL the first live worker caught with a task in hand, looking for ``wait`` seconds.
+
+    Returns:
+        What was killed (``worker``, ``tasks_in_hand`` > 0), or None when no
+        worker had a task in hand meanwhile: then nothing is killed, since
+        killing an idle worker proves nothing about tasks lost mid-way.
+    """
+    deadline = time.monotonic() + wait
+    while True:
+        for worker in workers:
+            in_hand = worker.running_tasks() if worker.alive() else 0
+            if in_hand:
+                worker.kill()
+                return {"worker": worker.name, "tasks_in_hand": in_hand}
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(poll)
 
 
 def start_beat(env: dict[str, str], log: Path) -> subprocess.Popen:
