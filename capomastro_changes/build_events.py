@@ -3,6 +3,9 @@
 The notification view and the reaper both end up here, so a build is settled
 the same way whether Jenkins told us or we had to ask. Every step is
 idempotent: a replayed or out-of-order event changes nothing it should not.
+Every step is fenced too: a request whose lock has since been granted to
+another (a newer fence exists) may still be recorded as ended, but it moves
+no dependency state, no project and no chain.
 """
 
 from __future__ import annotations
@@ -13,9 +16,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from capomastro_changes import metrics
+from capomastro_changes.build_records import store_build
+from capomastro_changes.chaining import request_downstreams
 from capomastro_changes.locks import LockError
 from capomastro_changes.models import (
-    Artifact,
     Build,
     ChainLink,
     Dependency,
@@ -25,13 +29,11 @@ from capomastro_changes.models import (
     ProjectDependency,
     RebuildRequest,
 )
-from capomastro_changes.notifications import COMPLETED, FINALIZED, QUEUED, STARTED, BuildEvent
-from capomastro_changes.planning import CycleError, downstream_order
-from capomastro_changes.rebuilds import let_go, move, request_rebuild
+from capomastro_changes.notifications import COMPLETED, FINALIZED, STARTED, BuildEvent
+from capomastro_changes.rebuilds import let_go, move
 from capomastro_changes.redis_connection import coordination
 
 log = logging.getLogger(__name__)
-PHASE_ORDER = {QUEUED: 0, STARTED: 1, COMPLETED: 2, FINALIZED: 3}
 IN_FLIGHT = ("triggering", "queued", "building")
 
 
@@ -56,30 +58,6 @@ def record_event(server, event: BuildEvent) -> Build:
     return build
 
 
-def store_build(job: Job, event: BuildEvent) -> tuple[Build, bool]:
-    """Create or update the build; False when the event is older than what we know."""
-    parameters = dict(event.parameters)
-    with transaction.atomic():
-        build, created = Build.objects.select_for_update().get_or_create(
-            job=job, number=event.number, defaults={"phase": event.phase}
-        )
-        if not created and PHASE_ORDER[event.phase] < PHASE_ORDER.get(build.phase, 0):
-            return build, False
-        if not created and event.phase == build.phase and event.phase == FINALIZED:
-            return build, False  # a replay of the last phase
-        build.phase = event.phase
-        build.status = event.status or build.status
-        build.url = event.full_url or build.url
-        build.parameters = parameters or build.parameters
-        build.revision = parameters.get("REVISION", build.revision)
-        build.save()
-        Artifact.objects.bulk_create(
-            [Artifact(build=build, filename=a.path, url=a.url or "") for a in event.artifacts],
-            ignore_conflicts=True,
-        )
-    return build, True
-
-
 def request_of(build: Build) -> RebuildRequest | None:
     """The rebuild request that asked for this build, from its REQUEST_ID parameter."""
     request_id = str(build.parameters.get("REQUEST_ID", ""))
@@ -92,16 +70,31 @@ def request_of(build: Build) -> RebuildRequest | None:
     )
 
 
+def newer_fence(request: RebuildRequest) -> int | None:
+    """The fence of a newer holder of the request's lock, or None if there is none.
+
+    A request with a lower fence than the newest grant lost its lock to
+    another request: what it reports now must not move anything shared.
+    """
+    if request.fence is None:
+        return None
+    last = coordination()[0].last_fence(request.dependency_id)
+    return last if last > request.fence else None
+
+
 def advance(request: RebuildRequest, build: Build, phase: str, status: str | None) -> None:
     """Link the build to its request and project builds; settle it on the last phase."""
-    RebuildRequest.objects.filter(pk=request.pk, build__isnull=True).update(build=build)
-    Build.objects.filter(pk=build.pk).update(fence=request.fence, revno=request.revno)
-    ProjectBuildDependency.objects.filter(
-        projectbuild__rebuild_request=request, rebuilt=True
-    ).update(build=build)
     if phase == FINALIZED:
         settle(request, build, status or "FAILURE")
-    elif phase in (STARTED, COMPLETED) and move(
+        return
+    newer = newer_fence(request)
+    if newer is not None:
+        note = f"{build} reported {phase} after its lock passed on (fence {request.fence}<{newer})"
+        if move(request.pk, IN_FLIGHT, detail=note):
+            log.warning("request #%s: %s; nothing moved", request.pk, note)
+        return
+    link(request, build)
+    if phase in (STARTED, COMPLETED) and move(
         request.pk, ("triggering", "queued"), state="building", detail=f"building as {build}"
     ):
         keep_lock(request)
@@ -110,8 +103,18 @@ def advance(request: RebuildRequest, build: Build, phase: str, status: str | Non
         transaction.on_commit(lambda: describe_build.delay(request.pk))
 
 
+def link(request: RebuildRequest, build: Build) -> None:
+    """The build is the request's: on the request, with its fence, in its project builds."""
+    RebuildRequest.objects.filter(pk=request.pk, build__isnull=True).update(build=build)
+    Build.objects.filter(pk=build.pk).update(fence=request.fence, revno=request.revno)
+    ProjectBuildDependency.objects.filter(
+        projectbuild__rebuild_request=request, rebuilt=True
+    ).update(build=build)
+
+
 def keep_lock(request: RebuildRequest) -> None:
-    """Jenkins says the build runs: give its lock a full life again."""
+    """Jenkins says the build runs, or still waits: its lock and slot get a full life again."""
+    coordination()[2].renew(request.dependency.job.server_id, request.pk)
     try:
         coordination()[0].extend(request.dependency_id, request.lock_token)
     except LockError as exc:
@@ -122,6 +125,11 @@ def settle(request: RebuildRequest, build: Build, status: str) -> None:
     """The build is over: final state, project builds, current builds, lock, chain."""
     succeeded = status == "SUCCESS"
     final = "succeeded" if succeeded else "failed"
+    newer = newer_fence(request)
+    if newer is not None:
+        settle_stale(request, build, status, newer)
+        return
+    link(request, build)
     detail = f"{build}: {status}"
     chained = ChainLink.objects.filter(upstream_id=request.dependency_id)
     if not succeeded and chained.exists():
@@ -147,31 +155,18 @@ def settle(request: RebuildRequest, build: Build, status: str) -> None:
         request_downstreams(request)
 
 
-def request_downstreams(request: RebuildRequest) -> None:
-    """Rebuild the dependencies chained after this one, each after all its upstreams."""
-    links = list(ChainLink.objects.values_list("upstream_id", "dependency_id"))
-    downstreams: dict[int, list[int]] = {}
-    upstreams: dict[int, set[int]] = {}
-    for up, down in links:
-        downstreams.setdefault(up, []).append(down)
-        upstreams.setdefault(down, set()).add(up)
-    try:
-        chain = set(downstream_order(request.dependency_id, downstreams))
-    except CycleError as exc:
-        log.error("chain after %s not started: %s", request.dependency, exc)
-        move(request.pk, ("succeeded",), detail=f"chain not started: {exc}")
+def settle_stale(request: RebuildRequest, build: Build, status: str, newer: int) -> None:
+    """A build that ended after its request's lock went to another: recorded, nothing moved."""
+    final = "succeeded" if status == "SUCCESS" else "failed"
+    detail = (
+        f"{build}: {status}, after its lock passed to a newer holder (fence {request.fence} "
+        f"< {newer}); the dependency, its projects and its chain were left to that one"
+    )
+    if not move(request.pk, IN_FLIGHT, state=final, build=build, detail=detail):
         return
-    direct = downstreams.get(request.dependency_id, [])
-    for dep in Dependency.objects.filter(pk__in=direct).select_related("source__state"):
-        if upstreams[dep.pk] & chain - {request.dependency_id}:
-            continue  # another upstream in this chain goes first; it will ask
-        state = getattr(dep.source, "state", None) if dep.source_id else None
-        revision = (state.last_revision if state else "") or dep.last_built_revision
-        request_rebuild(
-            dep,
-            revision,
-            "upstream",
-            previous_revision=dep.last_built_revision,
-            requested_by=f"chain after {request.dependency}",
-            upstream=request,
-        )
+    ProjectBuild.objects.filter(rebuild_request=request).update(
+        status=status, phase=FINALIZED, ended_at=timezone.now()
+    )
+    metrics.record_build_finished(final)
+    log.warning("request #%s: %s", request.pk, detail)
+    let_go(request)  # its slot; the lock is not its own and is left alone

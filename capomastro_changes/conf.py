@@ -38,7 +38,9 @@ DEFAULTS: dict[str, Any] = {
     # Builds this system may have in flight on one Jenkins server at once (0: no cap).
     "MAX_BUILDS_IN_FLIGHT": 0,
     # Seconds without news after which the reaper asks Jenkins about a request:
-    # one caught mid-trigger, and one queued or building.
+    # one caught mid-trigger, and one queued or building. For a trigger it is
+    # never less than the trigger task's time limit (see trigger_stall_after()):
+    # the reaper must not give up on a trigger that may still be talking to Jenkins.
     "TRIGGER_STALL_AFTER": 120,
     "REAP_AFTER": 600,
     # This site's address as Jenkins reaches it: the Notification-plugin endpoint
@@ -78,5 +80,30 @@ class _Settings:
         """The configured Redis URL, or None when the embedded one should be used."""
         return self.REDIS_URL or os.environ.get("REDIS_URL") or None
 
+    def trigger_time_limit(self) -> float:
+        """Seconds one trigger task may take at worst: every Jenkins call it makes timing out.
+
+        The trigger task's hard time limit, so a worker never holds one longer.
+        """
+        budget = TRIGGER_JENKINS_CALLS * float(self.JENKINS_TIMEOUT)
+        return budget + max(MIN_MARGIN, budget / 10)
+
+    def trigger_stall_after(self) -> float:
+        """Seconds without news before the reaper asks Jenkins about a trigger.
+
+        At least TRIGGER_STALL_AFTER, and always longer than a trigger can take:
+        a reaper that gave up on a trigger still talking to Jenkins would free the
+        lock, and the revision could be built twice.
+        """
+        return max(float(self.TRIGGER_STALL_AFTER), self.trigger_time_limit() + MIN_MARGIN)
+
+
+# Jenkins calls one trigger makes at worst: the crumb; the trigger; the queue and
+# the job looked up after a 303; a missing job created (exists? create, exists?);
+# the trigger again with its look-ups; and, for a request that lost its lock
+# meanwhile, the cancel, the read-back and the stop of what Jenkins took.
+TRIGGER_JENKINS_CALLS = 15
+# Seconds added at least to a computed limit: start-up, the database, Redis.
+MIN_MARGIN = 5.0
 
 settings = _Settings()

@@ -1,4 +1,4 @@
-"""The bridge to python-jenkins: the only module of ours that imports ``jenkins``.
+"""The bridge to python-jenkins: it and :mod:`.jenkins_failures` alone import ``jenkins``.
 
 It takes plain values (URL, user, API token, timeout) so it can be used and
 tested without Django, answers with frozen dataclasses, and turns every
@@ -11,7 +11,6 @@ the job and never a secret.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from contextlib import contextmanager
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
@@ -29,6 +28,7 @@ from capomastro_changes.jenkins_errors import (  # re-exported for callers
     JenkinsTimeout,
     JenkinsUnreachable,
 )
+from capomastro_changes.jenkins_failures import CAUGHT, USERINFO, explain
 from capomastro_changes.jenkins_values import (  # re-exported for callers
     PARAMETER_NAMES,
     Artifact,
@@ -49,64 +49,6 @@ __all__ = [
     "JenkinsServerError", "JenkinsTimeout", "JenkinsUnreachable", "QueueItem", "QueuedBuild",
     "RunningBuild", "build_from_json", "parameters_of", "queue_item_from_json",
 ]  # fmt: skip
-
-CAUGHT = (jenkins.JenkinsException, requests.RequestException, ValueError, KeyError, TypeError)
-_ERRNO = re.compile(r"\[Errno -?\d+\] ([^'\")]+)")
-_STATUS = re.compile(r"\[(\d{3})\]")
-_USERINFO = re.compile(r"//[^/@\s]+@")
-_TAGS = re.compile(r"<[^>]*>")
-
-
-def _chain(exc: BaseException):
-    """The exception and everything it was raised while handling."""
-    while exc is not None:
-        yield exc
-        exc = exc.__context__ or exc.__cause__
-
-
-def _first_line(text: str) -> str:
-    for line in _TAGS.sub(" ", text or "").splitlines():
-        if line.strip():
-            return " ".join(line.split())[:200]
-    return ""
-
-
-def _explain(exc: BaseException) -> tuple[type[JenkinsError], int | None, str]:
-    """Which of our errors ``exc`` is, the HTTP status if any, and a short reason."""
-    for link in _chain(exc):
-        if isinstance(link, jenkins.TimeoutException | requests.Timeout):
-            return JenkinsTimeout, None, "no answer in time"
-        if isinstance(link, requests.ConnectionError):
-            match = _ERRNO.search(str(link))
-            return JenkinsUnreachable, None, (match.group(1) if match else type(link).__name__)
-        if isinstance(link, requests.HTTPError) and link.response is not None:
-            response = link.response
-            detail = _first_line(response.text) or response.reason or ""
-            return _by_status(response.status_code), response.status_code, detail
-    if isinstance(exc, jenkins.NotFoundException):
-        return JenkinsNotFound, 404, "not found"
-    text = _first_line(str(exc))
-    if isinstance(exc, jenkins.JenkinsException):
-        match = _STATUS.search(text)
-        if match:
-            return _by_status(int(match.group(1))), int(match.group(1)), text
-        if "does not exist" in text:
-            return JenkinsNotFound, None, text
-        if "Unable to authenticate" in text:
-            return JenkinsAuthError, None, "authentication failed"
-        if "already exists" in text:
-            return JenkinsRefused, None, text
-    return JenkinsServerError, None, f"unreadable answer ({type(exc).__name__}: {text})"
-
-
-def _by_status(status: int) -> type[JenkinsError]:
-    if status in (401, 403):
-        return JenkinsAuthError
-    if status == 404:
-        return JenkinsNotFound
-    if 400 <= status < 500:
-        return JenkinsRefused
-    return JenkinsServerError
 
 
 def split_credentials(url: str) -> tuple[str, str | None, str | None]:
@@ -249,14 +191,33 @@ class JenkinsClient(ViewCalls):
                     return info
         return None
 
-    def cancel_queued(self, queue_id: int) -> None:
-        """Take a waiting item out of Jenkins' queue (an unknown id is not an error).
+    def cancel_queued(self, queue_id: int) -> QueueItem:
+        """Take a waiting item out of Jenkins' queue, and make sure it is out.
+
+        python-jenkins swallows a 404 from ``cancelItem`` (old Jenkins answered
+        every cancel so, JENKINS-21311), so an id Jenkins does not know would
+        look cancelled. The item is read back: only an item Jenkins shows as
+        cancelled was cancelled.
 
         Raises:
-            JenkinsRefused: the item already left the queue (422).
+            JenkinsRefused: the item already left the queue (a 422), or it is
+                not shown as cancelled (it became a build).
+            JenkinsNotFound: Jenkins does not know the item (forgotten five
+                minutes after it left the queue, or lost in a restart):
+                nothing says it was cancelled.
         """
         with self._calling(f"cancelling queue item {queue_id} of"):
             self._jenkins.cancel_queue(int(queue_id))
+        item = self.queue_item(queue_id)
+        if not item.cancelled:
+            became = f"; it became build #{item.build_number}" if item.build_number else ""
+            raise JenkinsRefused(
+                f"Jenkins at {self.server}: queue item {queue_id} of job {item.job!r} "
+                f"was not cancelled{became}",
+                server=self.server,
+                job=item.job,
+            )
+        return item
 
     def queue_item(self, queue_id: int) -> QueueItem:
         """A queue item: still waiting (and why), cancelled, or the build it became."""
@@ -309,7 +270,7 @@ class JenkinsClient(ViewCalls):
 
     def _error(self, exc: BaseException, action: str, job: str | None) -> JenkinsError:
         """Our error for ``exc``, its message naming server and job, secrets redacted."""
-        kind, status, reason = _explain(exc)
+        kind, status, reason = explain(exc)
         if kind is JenkinsTimeout:
             reason = f"no answer within {self.timeout:g} s"
         elif kind is JenkinsUnreachable:
@@ -317,7 +278,7 @@ class JenkinsClient(ViewCalls):
         elif status is not None and not reason.startswith(f"HTTP {status}"):
             reason = f"HTTP {status}: {reason}"
         subject = f" job {job!r}" if job else ""
-        message = _USERINFO.sub("//", f"Jenkins at {self.server}, {action}{subject}: {reason}")
+        message = USERINFO.sub("//", f"Jenkins at {self.server}, {action}{subject}: {reason}")
         for secret in self._secrets:
             message = message.replace(secret, "***")
         return kind(message, server=self.server, job=job, status=status)

@@ -12,12 +12,26 @@ died.
 
 from __future__ import annotations
 
-import enum
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from capomastro_changes import lock_scripts
+from capomastro_changes.lock_values import (  # re-exported: callers import them from here
+    AcquireResult,
+    AcquireStatus,
+    BusyPolicy,
+    Grant,
+    Holder,
+    LockState,
+    ReleaseResult,
+    ReleaseStatus,
+    Waiter,
+)
+
+__all__ = [
+    "AcquireResult", "AcquireStatus", "BusyPolicy", "DependencyLocks", "Grant", "Holder",
+    "LockError", "LockLost", "LockState", "NotHolder", "ReleaseResult", "ReleaseStatus", "Waiter",
+]  # fmt: skip
 
 DEFAULT_PREFIX = "capomastro-changes:"
 
@@ -42,88 +56,6 @@ class LockLost(NotHolder):
     def __init__(self, key: str):
         super().__init__(key)
         self.args = (f"{key} expired: nobody holds it",)
-
-
-class BusyPolicy(enum.StrEnum):
-    """What a request does when its dependency is already building."""
-
-    QUEUE = "queue"  # wait, as the only (newest) waiting request
-    DISCARD = "discard"  # skip quietly
-    FAIL = "fail"  # skip, recorded as an error
-    SUPERSEDE = "supersede"  # the caller cancels the holder's queued build and takes over
-
-
-class AcquireStatus(enum.Enum):
-    ACQUIRED = "acquired"
-    QUEUED = "queued"
-    BUSY = "busy"
-
-
-class ReleaseStatus(enum.Enum):
-    RELEASED = "released"
-    HANDED_OFF = "handed_off"
-
-
-@dataclass(frozen=True)
-class Grant:
-    """What a new holder needs: its token to release/extend, its fence for the database."""
-
-    dependency: str
-    request: str
-    token: str
-    fence: int
-
-
-@dataclass(frozen=True)
-class Holder:
-    """Who holds a lock, as the admin and a superseding caller see it."""
-
-    request: str
-    token: str
-    fence: int
-    since: datetime
-    expires_at: datetime | None
-
-
-@dataclass(frozen=True)
-class Waiter:
-    """The one request waiting for a dependency's lock."""
-
-    request: str
-    since: datetime
-    expires_at: datetime | None
-
-
-@dataclass(frozen=True)
-class AcquireResult:
-    """The answer to a build request.
-
-    ``grant`` is set when ACQUIRED; ``holder`` when QUEUED or BUSY; ``superseded``
-    names the waiting request this one replaced (it will not run), if any.
-    """
-
-    status: AcquireStatus
-    grant: Grant | None = None
-    superseded: str | None = None
-    holder: Holder | None = None
-
-
-@dataclass(frozen=True)
-class ReleaseResult:
-    """RELEASED, or HANDED_OFF with the grant of the waiting request, to dispatch now."""
-
-    status: ReleaseStatus
-    handoff: Grant | None = None
-
-
-@dataclass(frozen=True)
-class LockState:
-    """Everything Redis knows about one dependency, for the admin."""
-
-    dependency: str
-    holder: Holder | None
-    waiter: Waiter | None
-    last_fence: int
 
 
 def _text(value) -> str | None:
@@ -224,6 +156,18 @@ class DependencyLocks(_Keyspace):
         return [self._key("dep", dep, n) for n in ("lock", "waiting", "fence")] + [
             self._key("waiting-index")
         ]
+
+    def lock_key(self, dep) -> str:
+        """The Redis key of the dependency's build lock (for scripts that read it)."""
+        return self._keys(dep)[0]
+
+    def last_fence(self, dep) -> int:
+        """The fence of the newest grant on the dependency (0 when none was ever made).
+
+        A request whose fence is lower was followed by another holder: whatever
+        it reports late is stale.
+        """
+        return int(self.client.get(self._keys(dep)[2]) or 0)
 
     def _ttl_ms(self, ttl: float | None) -> int:
         return _ms(self.ttl if ttl is None else ttl)

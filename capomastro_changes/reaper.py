@@ -8,7 +8,12 @@ A request that ended in the database while Redis was away (a restart, a
 network blip) still holds its lock there: the reaper lets that lock go too,
 instead of leaving the dependency unbuildable until the lock's TTL runs out.
 A request still pending long after it was made lost its dispatch task (a
-worker killed, a broker restart): the reaper dispatches it again.
+worker killed, a broker restart): the reaper dispatches it again. How a
+request is settled from Jenkins is :mod:`capomastro_changes.settling`.
+
+A trigger is left alone for as long as a trigger task can run
+(``settings.trigger_stall_after()``), so the reaper never gives up on one that
+may still be talking to Jenkins.
 """
 
 from __future__ import annotations
@@ -18,22 +23,13 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from capomastro_changes.build_events import keep_lock, record_event
 from capomastro_changes.conf import settings
-from capomastro_changes.jenkins_client import BuildInfo, JenkinsError
-from capomastro_changes.jenkins_servers import client_for
+from capomastro_changes.jenkins_client import JenkinsError
 from capomastro_changes.models import RebuildRequest
 from capomastro_changes.models.requests import FINAL_STATES
-from capomastro_changes.notifications import FINALIZED, STARTED, BuildEvent
-from capomastro_changes.rebuilds import (
-    dispatch,
-    dispatch_waiting_for_capacity,
-    hand_over,
-    let_go,
-    move,
-)
+from capomastro_changes.rebuilds import dispatch, dispatch_waiting_for_capacity, hand_over, let_go
 from capomastro_changes.redis_connection import coordination
-from capomastro_changes.triggering import accepted
+from capomastro_changes.settling import settle_from_jenkins
 
 log = logging.getLogger(__name__)
 
@@ -44,10 +40,11 @@ def reap() -> dict[str, int]:
     stalled = RebuildRequest.objects.select_related("dependency__job__server").filter(
         state__in=("triggering", "queued", "building")
     )
-    trigger_cutoff = now - timedelta(seconds=settings.TRIGGER_STALL_AFTER)
+    pending_cutoff = now - timedelta(seconds=settings.TRIGGER_STALL_AFTER)
+    trigger_cutoff = now - timedelta(seconds=settings.trigger_stall_after())
     build_cutoff = now - timedelta(seconds=settings.REAP_AFTER)
     counts = {"settled": 0, "asked": 0, "claimed": 0, "freed": free_locks_of_ended(now)}
-    counts["undispatched"] = redispatch_stalled(trigger_cutoff)
+    counts["undispatched"] = redispatch_stalled(pending_cutoff)
     for request in stalled:
         cutoff = trigger_cutoff if request.state == "triggering" else build_cutoff
         if request.updated_at > cutoff:
@@ -135,69 +132,3 @@ def free_locks_of_ended(now) -> int:
         log.warning("request #%s of %s ended holding its lock", request.pk, request.dependency)
         let_go(request)
     return len(stale)
-
-
-def settle_from_jenkins(request: RebuildRequest) -> int:
-    """Find the request's build in Jenkins and settle it; 1 if its state moved."""
-    client = client_for(request.dependency.job.server)
-    job = request.dependency.job.name
-    number = None
-    if request.build_id:
-        number = request.build.number
-    elif request.jenkins_queue_id:
-        item = client.queue_item(request.jenkins_queue_id)
-        if item.cancelled:
-            return give_up(request, f"queue item {item.queue_id} was cancelled in Jenkins")
-        number = item.build_number
-    if number is None:
-        return give_up_if_unknown(request, client)
-    info = client.build(job, number)
-    if info.parameters.get("REQUEST_ID") != str(request.pk):
-        return give_up(request, f"{job} #{number} is not this request's build")
-    return settle_build(request, info)
-
-
-def settle_build(request: RebuildRequest, info: BuildInfo) -> int:
-    """Record what Jenkins says of the request's build, as its notification would have."""
-    job, number = info.job, info.number
-    phase = STARTED if info.building else FINALIZED
-    event = BuildEvent(
-        job_name=job, number=number, phase=phase, raw_phase=phase, status=info.result,
-        full_url=info.url, parameters=info.parameters,
-    )  # fmt: skip
-    record_event(request.dependency.job.server, event)
-    if info.building:  # still running: it keeps its lock, and we look again later
-        keep_lock(request)
-        RebuildRequest.objects.filter(pk=request.pk).update(updated_at=timezone.now())
-        return 0
-    return 1
-
-
-def give_up_if_unknown(request: RebuildRequest, client) -> int:
-    """No build known: a worker died mid-trigger, or the item is still waiting.
-
-    A trigger whose answer was lost may still have been taken: Jenkins is asked
-    for a queue item or a recent build carrying this request's id first, so
-    the revision is not built a second time.
-    """
-    if request.state == "triggering":
-        job = request.dependency.job.name
-        found = client.find_by_parameter(job, "REQUEST_ID", str(request.pk))
-        if found is None:
-            return give_up(request, "the trigger was interrupted before Jenkins answered")
-        accepted(request, getattr(found, "queue_id", None))
-        log.warning("reaper found request #%s in Jenkins after all; adopted", request.pk)
-        if isinstance(found, BuildInfo):
-            return settle_build(request, found)
-        return 1
-    RebuildRequest.objects.filter(pk=request.pk).update(updated_at=timezone.now())
-    return 0
-
-
-def give_up(request: RebuildRequest, why: str) -> int:
-    """Settle as an error (the change is found again) and let the lock go."""
-    if not move(request.pk, ("triggering", "queued", "building"), state="error", detail=why):
-        return 0
-    log.warning("reaper settled request #%s of %s: %s", request.pk, request.dependency, why)
-    let_go(request)
-    return 1

@@ -1,8 +1,11 @@
 """Rebuild requests from creation to a lock: idempotent requests, busy policies, capacity.
 
 Every state change of a request is a conditional UPDATE from the states it may
-come from, so a redelivered task or a second worker finds nothing left to do.
-The lock is checked when the task runs, never when it is queued.
+come from (:mod:`capomastro_changes.request_states`), so a redelivered task or
+a second worker finds nothing left to do. The lock is checked when the task
+runs, never when it is queued. A request in flight holds two things, its
+dependency's lock and a build slot of its server; they are taken, handed on
+and given back together.
 """
 
 from __future__ import annotations
@@ -11,14 +14,22 @@ import logging
 import uuid
 
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.db.models import Q
 
 from capomastro_changes import metrics
+from capomastro_changes.busy import refuse_busy, wait_for_capacity, wait_for_lock
 from capomastro_changes.capacity import cap_for
 from capomastro_changes.locks import AcquireStatus, BusyPolicy, Grant, LockError
 from capomastro_changes.models import Dependency, RebuildRequest
 from capomastro_changes.models.requests import ACTIVE_STATES
 from capomastro_changes.redis_connection import coordination
+from capomastro_changes.request_states import move, supersede_older
+
+__all__ = [
+    "current_revision", "dispatch", "dispatch_waiting_for_capacity", "give_back_slot",
+    "hand_over", "let_go", "move", "rebuild_everything", "refuse_busy", "release_quietly",
+    "request_rebuild", "start",
+]  # fmt: skip
 
 log = logging.getLogger(__name__)
 
@@ -63,65 +74,90 @@ def enqueue_dispatch(request_id: int) -> None:
     transaction.on_commit(lambda: dispatch_request.delay(request_id))
 
 
-def move(request_id: int, sources: tuple[str, ...], **fields) -> bool:
-    """Set ``fields`` on the request if it is still in one of ``sources``; True if it was.
-
-    With ``new_token``, ``lock_token`` is a condition (the token it must have now)
-    and ``new_token`` the token it gets. ``updated_at`` moves too (an UPDATE skips
-    ``auto_now``): the reaper measures "no news since" from it.
-    """
-    fields.setdefault("updated_at", timezone.now())
-    found = RebuildRequest.objects.filter(pk=request_id, state__in=sources)
-    if "new_token" in fields:
-        found = found.filter(lock_token=fields.pop("lock_token"))
-        fields["lock_token"] = fields.pop("new_token")
-    return bool(found.update(**fields))
-
-
-def dispatch(request_id: int) -> bool:
+def dispatch(request_id: int, wake: bool = True) -> bool:
     """Take a free build slot and the dependency's lock, then trigger; or apply the policy.
 
     The request is first claimed in the database (a placeholder token), so two
-    dispatchers of one request never both get past this point.
+    dispatchers of one request never both get past this point. A slot goes to
+    the highest priority first: a request leaves a free slot to the requests
+    of its server that rank above it and have not started yet.
 
-    Returns False only when no build slot was free (the request waits for one).
+    Args:
+        request_id: the request.
+        wake: dispatch the requests waiting for a slot if this one gave its
+            slot back (False when the caller is going through them already).
+
+    Returns:
+        False only when no build slot was left for it (it waits for one).
     """
     claim = f"claim:{uuid.uuid4().hex}"
     if not move(request_id, ("pending", "waiting"), lock_token="", new_token=claim):
         return True  # already dispatched, or finished: a redelivery has nothing to do
     request = RebuildRequest.objects.select_related("dependency__job__server").get(pk=request_id)
-    locks, _, slots = coordination()
     server = request.dependency.job.server
-    if not slots.reserve(server.pk, request.pk, cap_for(server)):
-        move(
-            request.pk,
-            ("pending", "waiting"),
-            state="waiting",
-            waiting_for="capacity",
-            lock_token="",
-            detail=f"waiting for a free build slot on {server}",
-        )
+    cap = cap_for(server)
+    ahead = slots_ahead_of(request) if cap > 0 else 0
+    slots = coordination()[2]
+    if not slots.reserve(server.pk, request.pk, cap, ahead=ahead):
+        wait_for_capacity(request, server)
+        if wake and slots.in_use(server.pk) < cap:  # left for requests that gave way since
+            dispatch_waiting_for_capacity(server.pk)
         return False
-    policy = BusyPolicy(request.dependency.busy_policy)
-    lock_policy = BusyPolicy.QUEUE if policy is BusyPolicy.QUEUE else BusyPolicy.DISCARD
-    result = locks.acquire(request.dependency_id, request.pk, lock_policy)
-    if result.status is AcquireStatus.ACQUIRED:
-        start(request, result.grant)
-        return True
-    slots.release(server.pk, request.pk)
-    if result.status is AcquireStatus.QUEUED:
-        wait_for_lock(request, result.holder, result.superseded)
-    elif policy is BusyPolicy.SUPERSEDE:
-        from capomastro_changes.triggering import supersede
-
-        supersede(request, result.holder)
-    else:
-        refuse_busy(request, policy, result.holder)
+    take_lock(request, wake)
     return True
 
 
+def slots_ahead_of(request: RebuildRequest) -> int:
+    """Requests of the same server, not started yet, that rank above this one.
+
+    Higher priority, or the same priority and older: they should have a slot first.
+    """
+    return (
+        RebuildRequest.objects.filter(dependency__job__server_id=request.dependency.job.server_id)
+        .filter(Q(state="pending") | Q(state="waiting", waiting_for="capacity"))
+        .filter(Q(priority__gt=request.priority) | Q(priority=request.priority, pk__lt=request.pk))
+        .count()
+    )
+
+
+def take_lock(request: RebuildRequest, wake: bool) -> None:
+    """With a slot in hand: the dependency's lock, or its busy policy."""
+    policy = BusyPolicy(request.dependency.busy_policy)
+    lock_policy = BusyPolicy.QUEUE if policy is BusyPolicy.QUEUE else BusyPolicy.DISCARD
+    result = coordination()[0].acquire(request.dependency_id, request.pk, lock_policy)
+    if result.status is AcquireStatus.ACQUIRED:
+        supersede_older(request)
+        start(request, result.grant)
+        return
+    if policy is BusyPolicy.SUPERSEDE:
+        from capomastro_changes.superseding import supersede
+
+        supersede(request, result.holder, wake)  # keeps the slot if it takes over
+        return
+    give_back_slot(request, wake)
+    if result.status is AcquireStatus.QUEUED:
+        wait_for_lock(request, result.holder, result.superseded)
+    else:
+        refuse_busy(request, policy, result.holder)
+
+
+def give_back_slot(request: RebuildRequest, wake: bool = True) -> None:
+    """Return the slot of a request that does not build now.
+
+    Unless the request holds its dependency's lock by now: the build it queued
+    behind may have ended meanwhile and handed it the lock with the slot.
+    """
+    locks, _, slots = coordination()
+    server_id = request.dependency.job.server_id
+    freed = slots.release_unless_holder(
+        server_id, request.pk, locks.lock_key(request.dependency_id)
+    )
+    if freed and wake:
+        dispatch_waiting_for_capacity(server_id)
+
+
 def start(request: RebuildRequest, grant: Grant) -> None:
-    """Record the grant on the request and trigger; give the lock back if it moved on."""
+    """Record the grant on the request and trigger; give lock and slot back if it moved on."""
     claimed = move(
         request.pk,
         ACTIVE_STATES[:2],
@@ -131,56 +167,13 @@ def start(request: RebuildRequest, grant: Grant) -> None:
         fence=grant.fence,
         detail="",
     )
-    if not claimed:
+    if not claimed:  # superseded meanwhile: what it was given goes back
         release_quietly(request.dependency_id, grant.token)
+        give_back_slot(request)
         return
     from capomastro_changes.tasks import trigger_request
 
     transaction.on_commit(lambda: trigger_request.delay(request.pk))
-
-
-def wait_for_lock(request: RebuildRequest, holder, superseded: str | None) -> None:
-    """The request waits for the current build; the waiter it replaced is superseded."""
-    who = f"request #{holder.request}" if holder else "the current build"
-    move(
-        request.pk,
-        ("pending", "waiting"),
-        state="waiting",
-        waiting_for="lock",
-        lock_token="",
-        detail=f"queued after {who}",
-    )
-    metrics.record_lock_wait(request.dependency.busy_policy)
-    if superseded and superseded != str(request.pk):
-        mark_superseded(int(superseded), request)
-
-
-def mark_superseded(request_id: int, by: RebuildRequest) -> None:
-    done = move(
-        request_id,
-        ("pending", "waiting"),
-        state="superseded",
-        superseded_by=by,
-        waiting_for="",
-        detail=f"superseded by newer request #{by.pk}",
-    )
-    if done:
-        log.info("request #%s superseded by #%s (%s)", request_id, by.pk, by.dependency)
-
-
-def refuse_busy(request: RebuildRequest, policy: BusyPolicy, holder) -> None:
-    """``discard``: a quiet record. ``fail``: an error the admin shows and the log warns of."""
-    who = f"request #{holder.request}" if holder else "another request"
-    if policy is BusyPolicy.FAIL:
-        detail = f"{request.dependency} was already building ({who}); busy policy is 'fail'"
-        move(request.pk, ("pending", "waiting"), state="refused", lock_token="", detail=detail)
-        metrics.record_build_refused("busy_fail")
-        log.warning("rebuild refused: %s", detail)
-    else:
-        detail = f"{request.dependency} was already building ({who}); discarded"
-        move(request.pk, ("pending", "waiting"), state="discarded", lock_token="", detail=detail)
-        metrics.record_build_refused("busy_discard")
-        log.info("rebuild discarded: %s", detail)
 
 
 def let_go(request: RebuildRequest) -> None:
@@ -192,13 +185,16 @@ def let_go(request: RebuildRequest) -> None:
     except LockError as exc:
         log.info("lock of %s already gone: %s", request.dependency, exc)
         handoff = None
-    if handoff and slots.transfer(server_id, request.pk, handoff.request):
-        hand_over(handoff)
-        return
-    slots.release(server_id, request.pk)
+    passed = bool(handoff) and slots.transfer(server_id, request.pk, handoff.request)
+    if not passed:
+        slots.release(server_id, request.pk)
     if handoff:
         hand_over(handoff)
-    dispatch_waiting_for_capacity(server_id)
+    if not passed:
+        dispatch_waiting_for_capacity(server_id)
+    from capomastro_changes.chaining import follow_up
+
+    follow_up(request)
 
 
 def release_quietly(dependency_id: int, token: str) -> None:
@@ -214,10 +210,33 @@ def release_quietly(dependency_id: int, token: str) -> None:
 
 
 def hand_over(grant: Grant) -> None:
-    """The lock passed to the waiting request: record it and trigger it."""
-    request = RebuildRequest.objects.select_related("dependency").filter(pk=grant.request).first()
+    """The lock passed to the waiting request: it needs a slot too, then it is triggered.
+
+    It normally comes with the slot of the build before it. Without one (that
+    build had none, or the request waited for a holder that died) it takes a
+    free slot, or gives the lock back and waits for a slot like any request.
+    A request that ended meanwhile gives back both.
+    """
+    request = (
+        RebuildRequest.objects.select_related("dependency__job__server")
+        .filter(pk=grant.request)
+        .first()
+    )
     if request is None or not request.is_active:
         release_quietly(int(grant.dependency), grant.token)
+        server_id = (
+            Dependency.objects.filter(pk=grant.dependency)
+            .values_list("job__server_id", flat=True)
+            .first()
+        )
+        if server_id is not None:
+            coordination()[2].release(server_id, grant.request)
+            dispatch_waiting_for_capacity(server_id)
+        return
+    server = request.dependency.job.server
+    if not coordination()[2].reserve(server.pk, request.pk, cap_for(server)):
+        wait_for_capacity(request, server)
+        release_quietly(request.dependency_id, grant.token)
         return
     metrics.record_lock_handoff()
     start(request, grant)
@@ -233,8 +252,14 @@ def dispatch_waiting_for_capacity(server_id: int) -> None:
         .values_list("pk", flat=True)[:50]
     )
     for request_id in list(waiting):
-        if not dispatch(request_id):
+        if not dispatch(request_id, wake=False):
             break  # no slot left: the rest keep waiting, in order
+
+
+def current_revision(dep: Dependency) -> str:
+    """The revision a rebuild asked for now builds: the source's, else the last built."""
+    state = getattr(dep.source, "state", None) if dep.source_id else None
+    return (state.last_revision if state else "") or dep.last_built_revision
 
 
 def rebuild_everything(requested_by: str = "full rebuild") -> int:
@@ -242,12 +267,10 @@ def rebuild_everything(requested_by: str = "full rebuild") -> int:
     deps = Dependency.objects.filter(changes_enabled=True).select_related("source__state")
     made = 0
     for dep in deps:
-        state = getattr(dep.source, "state", None) if dep.source_id else None
-        revision = (state.last_revision if state else "") or dep.last_built_revision
         made += (
             request_rebuild(
                 dep,
-                revision,
+                current_revision(dep),
                 "full",
                 previous_revision=dep.last_built_revision,
                 requested_by=requested_by,

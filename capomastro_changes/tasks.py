@@ -2,6 +2,11 @@
 
 Every task is safe to run twice (redelivery, a second beat, a retry): the
 modules behind them check state and locks when the task runs.
+
+Every task has a time limit sized to what it waits for (Jenkins calls of
+JENKINS_TIMEOUT each, a probe, a check lock's life), so a hung task frees its
+worker; the soft limit comes first. A trigger's hard limit is also what the
+reaper waits before it gives up on a trigger (``settings.trigger_stall_after``).
 """
 
 from __future__ import annotations
@@ -17,21 +22,41 @@ from capomastro_changes import (
     sweep,
     triggering,
 )
+from capomastro_changes.conf import MIN_MARGIN, settings
 
 
-@shared_task(name="capomastro_changes.sweep", ignore_result=True)
+def limits(hard: float) -> dict[str, float]:
+    """Celery's time limits for a task that must end within ``hard`` seconds.
+
+    The soft limit comes a little earlier, so the task can still say why it stopped.
+    """
+    return {"soft_time_limit": hard - min(15.0, hard / 10), "time_limit": hard}
+
+
+def jenkins_calls(count: int) -> dict[str, float]:
+    """Limits for a task that makes up to ``count`` Jenkins calls."""
+    budget = count * float(settings.JENKINS_TIMEOUT)
+    return limits(budget + max(MIN_MARGIN, budget / 10))
+
+
+@shared_task(name="capomastro_changes.sweep", ignore_result=True, **limits(120))
 def sweep_due_sources() -> int:
     """The periodic sweep: a check task for every due source."""
     return len(sweep.sweep())
 
 
-@shared_task(name="capomastro_changes.check_source", ignore_result=True)
+# The check lock must outlive the check: it is released in the task.
+@shared_task(
+    name="capomastro_changes.check_source",
+    ignore_result=True,
+    **limits(float(settings.CHECK_LOCK_TTL)),
+)
 def check_source(source_id: int) -> str | None:
     record = checking.check_source(source_id)
     return record.outcome if record else None
 
 
-@shared_task(name="capomastro_changes.finish_jenkins_probe", ignore_result=True)
+@shared_task(name="capomastro_changes.finish_jenkins_probe", ignore_result=True, **jenkins_calls(4))
 def finish_jenkins_probe(
     source_id: int, server_id: int, job: str, queue_id: int, lock_token: str,
     deadline: float, started: str, number: int | None = None, attempt: int = 0,
@@ -44,32 +69,37 @@ def finish_jenkins_probe(
     return record.outcome if record else None
 
 
-@shared_task(name="capomastro_changes.dispatch_request", ignore_result=True)
+# A dispatch may supersede: cancel, read back, then trigger on another task.
+@shared_task(name="capomastro_changes.dispatch_request", ignore_result=True, **jenkins_calls(3))
 def dispatch_request(request_id: int) -> None:
     rebuilds.dispatch(request_id)
 
 
-@shared_task(name="capomastro_changes.trigger_request", ignore_result=True)
+@shared_task(
+    name="capomastro_changes.trigger_request",
+    ignore_result=True,
+    **limits(settings.trigger_time_limit()),
+)
 def trigger_request(request_id: int) -> None:
     triggering.trigger(request_id)
 
 
-@shared_task(name="capomastro_changes.describe_build", ignore_result=True)
+@shared_task(name="capomastro_changes.describe_build", ignore_result=True, **jenkins_calls(3))
 def describe_build(request_id: int) -> None:
     triggering.describe_on_jenkins(request_id)
 
 
-@shared_task(name="capomastro_changes.reap", ignore_result=True)
+@shared_task(name="capomastro_changes.reap", ignore_result=True, **limits(900))
 def reap() -> dict:
     return reaper.reap()
 
 
-@shared_task(name="capomastro_changes.full_rebuild", ignore_result=True)
+@shared_task(name="capomastro_changes.full_rebuild", ignore_result=True, **limits(600))
 def full_rebuild() -> int:
     return rebuilds.rebuild_everything()
 
 
-@shared_task(name="capomastro_changes.sync_project_views", ignore_result=True)
+@shared_task(name="capomastro_changes.sync_project_views", ignore_result=True, **jenkins_calls(10))
 def sync_project_views(
     project_id: int, old_name: str | None = None, server_ids: list[int] | None = None
 ) -> int:

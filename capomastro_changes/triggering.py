@@ -1,31 +1,28 @@
 """Triggering a rebuild: complete project builds, then Jenkins, then the state moves on.
 
 The stored "last built revision" moves forward only once Jenkins has accepted
-the build. A refused or failed trigger undoes the project builds, releases the
-lock and records why, so the next check finds the change again.
+the build, and only for the lock's holder (:mod:`capomastro_changes.acceptance`).
+A refused or failed trigger undoes the project builds, releases the lock and
+records why, so the next check finds the change again.
 """
 
 from __future__ import annotations
 
 import logging
 
-from django.db import transaction
-
 from capomastro_changes import metrics
+from capomastro_changes.acceptance import accepted, holds_lock
 from capomastro_changes.jenkins_client import BuildParameters, JenkinsError, JenkinsNotFound
 from capomastro_changes.jenkins_servers import client_for
 from capomastro_changes.job_configs import render_config
-from capomastro_changes.locks import AcquireStatus, BusyPolicy, LockError
 from capomastro_changes.models import (
-    Dependency,
     ProjectBuild,
     ProjectBuildDependency,
     ProjectDependency,
     RebuildRequest,
 )
 from capomastro_changes.planning import Member, ProjectView, plan_rebuilds
-from capomastro_changes.rebuilds import let_go, move, start, wait_for_lock
-from capomastro_changes.redis_connection import coordination
+from capomastro_changes.rebuilds import let_go, move
 
 log = logging.getLogger(__name__)
 
@@ -89,8 +86,7 @@ def trigger(request_id: int) -> None:
     )
     if request is None:
         return
-    holder = coordination()[0].inspect(request.dependency_id).holder
-    if holder is None or holder.token != request.lock_token:
+    if not holds_lock(request):
         move(
             request.pk,
             ("triggering",),
@@ -126,31 +122,6 @@ def ask_jenkins(job, parameters: BuildParameters):
         return client.trigger(job.name, parameters)
 
 
-def accepted(request: RebuildRequest, queue_id: int | None) -> None:
-    """Jenkins took the build: the dependency's last built revision moves forward now.
-
-    Only for a request still current: one the reaper settled meanwhile (its
-    lock expired, another request may have built since) moves nothing.
-    """
-    with transaction.atomic():
-        moved = move(
-            request.pk,
-            ("triggering",),
-            state="queued",
-            jenkins_queue_id=queue_id,
-            detail=f"in Jenkins' queue (item {queue_id})",
-        )
-        raced = RebuildRequest.objects.filter(
-            pk=request.pk, state__in=("building", "succeeded", "failed")
-        )  # its notifications arrived before Jenkins' answer did
-        if moved or raced.exists():
-            Dependency.objects.filter(pk=request.dependency_id).update(
-                last_built_revision=request.revision, last_built_revno=request.revno
-            )
-    metrics.record_build_triggered()
-    log.info("triggered %s (queue item %s)", describe(request), queue_id)
-
-
 def fail_trigger(request: RebuildRequest, project_builds: list[ProjectBuild], why: str) -> None:
     """Undo what the trigger prepared, record why, and let the lock go."""
     ProjectBuild.objects.filter(pk__in=[pb.pk for pb in project_builds]).delete()
@@ -160,38 +131,6 @@ def fail_trigger(request: RebuildRequest, project_builds: list[ProjectBuild], wh
     metrics.record_build_refused("jenkins")
     log.warning("trigger failed for %s: %s", describe(request), why)
     let_go(request)
-
-
-def supersede(request: RebuildRequest, holder) -> None:
-    """Cancel the holder's build still waiting in Jenkins' queue and take its place.
-
-    A build that has started is left to finish; the request then waits as the
-    newest, like the ``queue`` policy.
-    """
-    held = RebuildRequest.objects.filter(pk=int(holder.request)).first() if holder else None
-    if held and held.state == "queued" and held.jenkins_queue_id:
-        try:
-            client_for(request.dependency.job.server).cancel_queued(held.jenkins_queue_id)
-            grant = coordination()[0].take_over(request.dependency_id, holder.token, request.pk)
-        except (JenkinsError, LockError) as exc:
-            log.info("could not supersede request #%s: %s", held.pk, exc)
-        else:
-            move(
-                held.pk,
-                ("queued",),
-                state="superseded",
-                superseded_by=request,
-                detail=f"cancelled in Jenkins' queue; superseded by #{request.pk}",
-            )
-            server_id = request.dependency.job.server_id
-            coordination()[2].transfer(server_id, held.pk, request.pk)
-            start(request, grant)
-            return
-    result = coordination()[0].acquire(request.dependency_id, request.pk, BusyPolicy.QUEUE)
-    if result.status is AcquireStatus.ACQUIRED:
-        start(request, result.grant)
-    else:
-        wait_for_lock(request, result.holder, result.superseded)
 
 
 def describe_on_jenkins(request_id: int) -> None:

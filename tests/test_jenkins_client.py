@@ -105,6 +105,12 @@ def test_a_waiting_build_can_be_cancelled_but_not_once_it_started(client, jenkin
         client.cancel_queued(started.queue_id)
 
 
+def test_cancelling_an_item_jenkins_does_not_know_is_not_taken_for_a_cancel(client):
+    """python-jenkins swallows the 404 of cancelItem: an unknown item must not look cancelled."""
+    with pytest.raises(JenkinsNotFound, match="queue item 4242"):
+        client.cancel_queued(4242)
+
+
 def test_running_builds_are_listed_and_can_be_stopped(client, jenkins_standin):
     jenkins_standin.faults.hang_builds = True
     client.upsert_job("app", freestyle_job_xml("true", parameters=PARAMETERS))

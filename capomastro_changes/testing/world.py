@@ -36,3 +36,33 @@ def standin_server(standin, name: str = "stand-in", **fields) -> JenkinsServer:
 def build_jobtype(name: str = "package", seconds: float = 0, **fields) -> JobType:
     fields.setdefault("config_xml", build_config_template(seconds))
     return JobType.objects.create(name=name, **fields)
+
+
+def no_news_for(request, seconds: float) -> None:
+    """Make a rebuild request look as if it heard nothing for ``seconds``: as the reaper
+    sees one whose notifications were lost, without a test waiting that long."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from capomastro_changes.models import RebuildRequest
+
+    when = timezone.now() - timedelta(seconds=seconds)
+    RebuildRequest.objects.filter(pk=request.pk).update(updated_at=when)
+
+
+def stranded_in_trigger(dep, revision: str = "rev-1"):
+    """A request whose worker took the lock and died mid-trigger, longer ago than a
+    trigger can take (so the reaper may act on it)."""
+    from capomastro_changes.conf import settings
+    from capomastro_changes.models import RebuildRequest
+    from capomastro_changes.redis_connection import coordination
+
+    request = RebuildRequest.objects.create(dependency=dep, revision=revision, reason="change")
+    grant = coordination()[0].acquire(dep.pk, request.pk).grant
+    RebuildRequest.objects.filter(pk=request.pk).update(
+        state="triggering", lock_token=grant.token, fence=grant.fence
+    )
+    no_news_for(request, settings.trigger_stall_after() + 1)
+    request.refresh_from_db()
+    return request

@@ -8,7 +8,7 @@ from capomastro_changes.reaper import reap
 from capomastro_changes.rebuilds import request_rebuild
 from capomastro_changes.redis_connection import coordination
 from capomastro_changes.testing.jenkins.pytest_fixtures import wait_until
-from capomastro_changes.testing.world import build_jobtype, standin_server
+from capomastro_changes.testing.world import build_jobtype, standin_server, stranded_in_trigger
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -62,12 +62,7 @@ def test_a_request_stranded_mid_trigger_is_settled_by_the_reaper_and_built_once(
     jenkins, engine_settings, celery_worker_process
 ):
     dep = dependency(standin_server(jenkins), "libfoo")
-    stranded = RebuildRequest.objects.create(dependency=dep, revision="rev-1", reason="change")
-    grant = coordination()[0].acquire(dep.pk, stranded.pk).grant  # a worker took it, then died
-    RebuildRequest.objects.filter(pk=stranded.pk).update(
-        state="triggering", lock_token=grant.token, fence=grant.fence
-    )
-    engine_settings.CAPOMASTRO_CHANGES_TRIGGER_STALL_AFTER = 0
+    stranded = stranded_in_trigger(dep)  # a worker took the lock, then died
     counts = reap()
     assert counts["settled"] == 1
     stranded.refresh_from_db()

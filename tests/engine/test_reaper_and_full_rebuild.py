@@ -8,7 +8,7 @@ from capomastro_changes.reaper import reap
 from capomastro_changes.rebuilds import rebuild_everything, request_rebuild
 from capomastro_changes.redis_connection import coordination
 from capomastro_changes.testing.jenkins.pytest_fixtures import wait_until
-from capomastro_changes.testing.world import build_jobtype, standin_server
+from capomastro_changes.testing.world import build_jobtype, standin_server, stranded_in_trigger
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -87,18 +87,13 @@ def test_a_trigger_whose_answer_was_lost_is_found_in_jenkins_and_not_built_again
 
     jenkins.faults.update(drop_notifications=1.0)  # we hear nothing from Jenkins either
     dep = dependency(standin_server(jenkins), "libfoo")
-    lost = RebuildRequest.objects.create(dependency=dep, revision="rev-1", reason="change")
-    grant = coordination()[0].acquire(dep.pk, lost.pk).grant
-    RebuildRequest.objects.filter(pk=lost.pk).update(
-        state="triggering", lock_token=grant.token, fence=grant.fence
-    )
+    lost = stranded_in_trigger(dep)
     client = client_for(dep.job.server)  # Jenkins took it; the answer never reached us
     client.upsert_job(dep.job.name, render_config(dep.job))
     parameters = {"BUILD_ID": "", "REVISION": "rev-1", "PREVIOUS_REVISION": "",
                   "REASON": "change", "REQUEST_ID": str(lost.pk)}  # fmt: skip
     client.trigger(dep.job.name, parameters)
     wait_until(lambda: jenkins.build_log() and jenkins.build_log()[0].finished_at, timeout=20)
-    engine_settings.CAPOMASTRO_CHANGES_TRIGGER_STALL_AFTER = 0
     assert reap()["settled"] == 1
     lost.refresh_from_db()
     assert lost.state == "succeeded" and lost.build.number == 1

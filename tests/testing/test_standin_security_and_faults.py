@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 
 import jenkins
 import pytest
@@ -105,3 +107,41 @@ def test_a_restart_kills_running_builds_unreported_and_answers_503_while_startin
         assert starting.status_code == 503
     phases = [json.loads(p.body)["build"]["phase"] for p in notification_receiver.posts()]
     assert phases == ["QUEUED", "STARTED"]
+
+
+def test_an_item_that_left_the_queue_is_forgotten_after_its_time(tmp_path):
+    with JenkinsStandIn(quiet_period=0, left_item_ttl=0.2, root=tmp_path) as standin:
+        server = jenkins.Jenkins(standin.url)
+        server.create_job("app", freestyle_job_xml("true", parameters={"R": ""}))
+        queue_id = server.build_job("app", {"R": "1"})
+        assert standin.wait_for_build("app", 1).queue_id == queue_id
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:  # Jenkins forgets it on a later dispatch
+            try:
+                server.get_queue_item(queue_id)
+            except jenkins.JenkinsException:
+                break
+            time.sleep(0.05)
+        with pytest.raises(jenkins.JenkinsException, match="does not exist"):
+            server.get_queue_item(queue_id)
+        assert server.get_build_info("app", 1)["queueId"] == queue_id  # the build stays
+
+
+def test_a_slow_trigger_is_queued_late_or_answered_late(server, jenkins_standin):
+    server.create_job("app", freestyle_job_xml("true", parameters={"R": ""}, quiet_period=60))
+    jenkins_standin.faults.update(trigger_delay=0.5)
+    queued = []
+    thread = threading.Thread(target=lambda: queued.append(server.build_job("app", {"R": "1"})))
+    thread.start()
+    time.sleep(0.3)
+    assert jenkins_standin.queue.waiting() == []  # still on its way
+    thread.join()
+    assert [item["id"] for item in server.get_queue_info()] == queued
+
+    jenkins_standin.faults.update(trigger_delay=0.0, trigger_latency=0.5)
+    thread = threading.Thread(target=lambda: queued.append(server.build_job("app", {"R": "2"})))
+    thread.start()
+    time.sleep(0.3)
+    assert len(jenkins_standin.queue.waiting()) == 2 and len(queued) == 1  # taken, not answered
+    thread.join()
+    assert [item["id"] for item in server.get_queue_info()] == queued

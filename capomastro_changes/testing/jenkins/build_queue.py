@@ -61,10 +61,21 @@ class QueueItem:
 
 
 class BuildQueue:
-    """The queue and the executor pool, sharing :class:`State`'s lock."""
+    """The queue and the executor pool, sharing :class:`State`'s lock.
 
-    def __init__(self, state: State, executors: int = 2, quiet_period: float = 5.0):
+    ``left_item_ttl`` is how long an item that left the queue is remembered
+    (Jenkins: five minutes); a test shortens it to meet a forgotten item.
+    """
+
+    def __init__(
+        self,
+        state: State,
+        executors: int = 2,
+        quiet_period: float = 5.0,
+        left_item_ttl: float = LEFT_ITEM_TTL,
+    ):
         self.state = state
+        self.left_item_ttl = left_item_ttl
         self.executors = executors
         self.quiet_period = quiet_period
         self.items: dict[int, QueueItem] = {}
@@ -207,6 +218,6 @@ class BuildQueue:
         for queue_id in [
             item.id
             for item in self.items.values()
-            if item.left_at is not None and now - item.left_at > LEFT_ITEM_TTL
+            if item.left_at is not None and now - item.left_at > self.left_item_ttl
         ]:
             del self.items[queue_id]

@@ -17,6 +17,8 @@ TUNABLE = {
     "error_rate": float,
     "error_status": int,
     "latency": float,
+    "trigger_delay": float,
+    "trigger_latency": float,
     "disconnect_rate": float,
     "drop_notifications": float,
     "hang_builds": bool,
@@ -31,6 +33,11 @@ class Faults:
         error_rate: share of API requests (0..1) answered with ``error_status``.
         error_status: the status of those answers (500 unless told).
         latency: seconds every API request waits before it is answered.
+        trigger_delay: seconds a trigger (``buildWithParameters``) waits *before*
+            Jenkins queues the build: a trigger still on its way.
+        trigger_latency: seconds a trigger (``buildWithParameters``) waits *after*
+            Jenkins queued the build and before it answers: the window in which
+            a worker that dies has had its build taken without knowing it.
         disconnect_rate: share of API requests whose connection is closed unanswered.
         drop_notifications: share of Notification-plugin posts never sent.
         hang_builds: new builds start but do nothing until stopped.
@@ -40,6 +47,8 @@ class Faults:
     error_rate: float = 0.0
     error_status: int = 500
     latency: float = 0.0
+    trigger_delay: float = 0.0
+    trigger_latency: float = 0.0
     disconnect_rate: float = 0.0
     drop_notifications: float = 0.0
     hang_builds: bool = False
@@ -79,6 +88,8 @@ class Faults:
         self.update(
             error_rate=0.0,
             latency=0.0,
+            trigger_delay=0.0,
+            trigger_latency=0.0,
             disconnect_rate=0.0,
             drop_notifications=0.0,
             hang_builds=False,

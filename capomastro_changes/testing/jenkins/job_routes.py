@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 
 from capomastro_changes.testing.jenkins import render
 from capomastro_changes.testing.jenkins.server import (
@@ -82,6 +83,8 @@ def build(app, request: Request, name: str) -> Response:
 
 
 def build_with_parameters(app, request: Request, name: str) -> Response:
+    if app.faults.trigger_delay:  # not queued yet: the trigger is still on its way
+        time.sleep(app.faults.trigger_delay)
     given = {**request.query, **request.form()}
     given.pop("delay", None)
     given.pop("token", None)
@@ -89,6 +92,8 @@ def build_with_parameters(app, request: Request, name: str) -> Response:
         name, given, with_parameters=True, delay=_delay(request), cause=_cause(app)
     )
     status = 201 if created else app.duplicate_status
+    if app.faults.trigger_latency:  # queued already: only the answer is late
+        time.sleep(app.faults.trigger_latency)
     return Response(status, headers={"Location": f"{app.url}queue/item/{item.id}/"})
 
 

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from capomastro_changes.testing.jenkins import executor, routes
-from capomastro_changes.testing.jenkins.build_queue import BuildQueue
+from capomastro_changes.testing.jenkins.build_queue import LEFT_ITEM_TTL, BuildQueue
 from capomastro_changes.testing.jenkins.faults import Faults
 from capomastro_changes.testing.jenkins.notifier import Delivery, Notifier
 from capomastro_changes.testing.jenkins.server import StandInHTTPServer
@@ -34,6 +34,8 @@ class JenkinsStandIn:
         username, password: when given, every API request needs them (HTTP Basic).
         quiet_period: seconds a new queue item waits (Jenkins' default is 5).
         executors: builds that may run at once on the built-in node.
+        left_item_ttl: seconds a queue item that left the queue is still
+            answered for (Jenkins: 300); after that it is a 404.
         crumbs: issue crumbs and demand one on every POST (Jenkins' default).
         duplicate_status: answer to an identical trigger still queued: 303
             (Jenkins >= 2.308) or 201 (older Jenkins).
@@ -52,6 +54,7 @@ class JenkinsStandIn:
         password: str | None = None,
         quiet_period: float = 5.0,
         executors: int = 2,
+        left_item_ttl: float = LEFT_ITEM_TTL,
         crumbs: bool = True,
         duplicate_status: int = 303,
         notification_style: str = "current",
@@ -69,7 +72,9 @@ class JenkinsStandIn:
         self.root = Path(root or tempfile.mkdtemp(prefix="jenkins-standin-"))
         self.state = State(self.root)
         self.views = Views(self.state.cond)
-        self.queue = BuildQueue(self.state, executors=executors, quiet_period=quiet_period)
+        self.queue = BuildQueue(
+            self.state, executors=executors, quiet_period=quiet_period, left_item_ttl=left_item_ttl
+        )
         self.notifier = Notifier("", self.faults, notification_style)
         self.crumb = secrets.token_hex(16)
         self.session = secrets.token_hex(4)
