@@ -17,22 +17,20 @@ own tip in that file (stacking only moves where revisions are stored), and
 the smart server answers for it without opening its fallback, so it needs no
 fallback.
 
-breezy's smart and http transports open their sockets without a timeout, so
-the read runs with a socket default timeout set for its duration (under a lock,
-since the default is process-wide): every blocking call then gives up after
-``timeout`` seconds. Celery's prefork workers run one task per process, so no
-other socket is affected there.
+A remote read has one deadline for all of it, however many calls opening a
+branch takes and however slowly the server sends: every socket breezy opens
+for it is bounded by :class:`~capomastro_changes.vcs.deadline.Deadline`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import gc
+import http.client
 import re
 import socket
-import threading
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 
 import breezy.bzr  # noqa: F401  (registers the bzr branch formats)
 from breezy import errors as brz_errors
@@ -41,10 +39,11 @@ from breezy.transport import NoSuchFile, get_transport
 
 from capomastro_changes.revisions import Reading, Revision
 from capomastro_changes.vcs import urls
-from capomastro_changes.vcs.errors import MissingError, ReadError, ReadTimeout
+from capomastro_changes.vcs.deadline import Deadline
+from capomastro_changes.vcs.errors import MissingError, ReadError
+from capomastro_changes.vcs.limits import Budget
 
 DEFAULT_TIMEOUT = 30.0
-_TIMEOUT_LOCK = threading.Lock()
 # The fast path reads at most this much of a tip record (a revno, a space, a
 # revision id: well under a hundred bytes); anything longer is not one.
 MAX_TIP_RECORD = 4096
@@ -69,7 +68,7 @@ def read_tip(
         branch: A relative path below ``url`` naming the branch ("" for ``url``).
         last: Last known revision-ids; for a local branch the answer says which
             of them the tip descends from.
-        timeout: Seconds any one blocking network call may take.
+        timeout: Seconds the whole remote read may take.
         allowed_schemes: Schemes the URL policy lets through.
 
     Returns:
@@ -83,34 +82,55 @@ def read_tip(
     target = location.path if location.scheme == "file" else location.url
     if branch:
         target = target.rstrip("/") + "/" + branch
-    transports: list = []
+    budget = Budget(location.display, timeout)
+    local = location.scheme == "file"
     try:
-        with _socket_timeout(_per_call_timeout(location.scheme, timeout)):
-            transports.append(get_transport(target, possible_transports=transports))
-            fast = _fast_tip(transports[0], location.scheme)
-            if fast is not None:
-                (revno, revision_id), ancestry = fast, ()
-            else:
-                tip = Branch.open_from_transport(transports[0], possible_transports=transports)
-                revno, revision_id = tip.last_revision_info()
-                ancestry = _ancestry(tip, revision_id, tuple(last), location.scheme)
-    except (brz_errors.NotBranchError, NoSuchFile):
-        raise MissingError(location.display, "no bzr branch here") from None
-    except ValueError as exc:  # breezy parses a corrupt tip record without checking it
-        raise ReadError(location.display, f"unreadable branch data: {_describe(exc)}") from None
-    except (brz_errors.BzrError, OSError) as exc:
-        _reclaim_abandoned_sockets()
-        if isinstance(exc, TimeoutError) or "timed out" in str(exc):
-            raise ReadTimeout(location.display, f"no answer within {timeout:g} seconds") from None
-        raise ReadError(location.display, _describe(exc)) from None
-    finally:
-        for transport in transports:
-            with contextlib.suppress(Exception):
-                transport.disconnect()
+        with contextlib.nullcontext() if local else Deadline(budget):
+            revno, revision_id, ancestry = _read(target, location.scheme, tuple(last))
+    except ReadError:
+        raise
+    except _BREEZY_ERRORS as exc:
+        raise _explain(exc, budget) from None
     revision = Revision(revision_id.decode("utf-8"), revno)
     return Reading(
         revision, location.display if branch == "" else f"{location.display}/{branch}", ancestry
     )
+
+
+# What a read can fail with: breezy's errors (a missing branch among them),
+# sockets, http.client under breezy's http transport, and corrupt tip records
+# (breezy parses them without checking: ValueError).
+_BREEZY_ERRORS = (brz_errors.BzrError, OSError, ValueError, http.client.HTTPException)
+
+
+def _read(target: str, scheme: str, last: tuple[str, ...]) -> tuple[int, bytes, tuple]:
+    """``(revno, revision-id, ancestry)`` at ``target``: the fast path, else the branch."""
+    transports: list = []
+    try:
+        transports.append(get_transport(target, possible_transports=transports))
+        fast = _fast_tip(transports[0], scheme)
+        if fast is not None:
+            return (*fast, ())
+        tip = Branch.open_from_transport(transports[0], possible_transports=transports)
+        revno, revision_id = tip.last_revision_info()
+        return revno, revision_id, _ancestry(tip, revision_id, last, scheme)
+    finally:
+        for transport in transports:
+            with contextlib.suppress(Exception):
+                transport.disconnect()
+
+
+def _explain(exc: Exception, budget: Budget) -> ReadError:
+    """The read error for what breezy raised; past the deadline it is always a timeout."""
+    if not isinstance(exc, brz_errors.NotBranchError | NoSuchFile | ValueError):
+        _reclaim_abandoned_sockets()
+    if budget.expired() or isinstance(exc, TimeoutError) or "timed out" in str(exc):
+        return budget.timed_out()
+    if isinstance(exc, brz_errors.NotBranchError | NoSuchFile):
+        return MissingError(budget.source, "no bzr branch here")
+    if isinstance(exc, ValueError):
+        return ReadError(budget.source, f"unreadable branch data: {_describe(exc)}")
+    return ReadError(budget.source, _describe(exc))
 
 
 def _fast_tip(transport, scheme: str) -> tuple[int, bytes] | None:
@@ -192,17 +212,6 @@ def _describe(exc: Exception) -> str:
     return urls.scrub(text.split(". ")[0])[:300]
 
 
-def _per_call_timeout(scheme: str, timeout: float) -> float | None:
-    """The socket timeout that keeps the whole read within ``timeout``.
-
-    breezy's http transport retries a request that failed once, on a new
-    connection, so each of its two attempts gets half the time.
-    """
-    if scheme == "file":
-        return None
-    return timeout / 2 if scheme in ("http", "https") else timeout
-
-
 def _reclaim_abandoned_sockets() -> None:
     """Close the sockets breezy drops on failure (its http retry leaves one behind).
 
@@ -212,18 +221,3 @@ def _reclaim_abandoned_sockets() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ResourceWarning)
         gc.collect()
-
-
-@contextlib.contextmanager
-def _socket_timeout(seconds: float | None) -> Iterator[None]:
-    """Give sockets created meanwhile a timeout (see the module docstring)."""
-    if seconds is None:
-        yield
-        return
-    with _TIMEOUT_LOCK:
-        previous = socket.getdefaulttimeout()
-        socket.setdefaulttimeout(seconds)
-        try:
-            yield
-        finally:
-            socket.setdefaulttimeout(previous)

@@ -2,7 +2,9 @@
 
 A per-socket timeout alone lets a server that trickles one byte a second hold
 a worker for hours, so every blocking read here is given only the time left
-until the read's deadline, and every byte is counted against the cap.
+until the read's deadline, and every byte is counted against the cap. Reads
+made inside libraries (urllib3, breezy) are held to the same deadline by
+:mod:`capomastro_changes.vcs.deadline`.
 """
 
 from __future__ import annotations
@@ -22,10 +24,11 @@ class Budget:
     Args:
         source: The source as shown in messages.
         timeout: Seconds the whole read may take.
-        max_bytes: Bytes the remote may send in all.
+        max_bytes: Bytes the remote may send in all (None: the reader bounds
+            what it reads itself).
     """
 
-    def __init__(self, source: str, timeout: float, max_bytes: int) -> None:
+    def __init__(self, source: str, timeout: float, max_bytes: int | None = None) -> None:
         self.source = source
         self.timeout = timeout
         self.max_bytes = max_bytes
@@ -50,15 +53,20 @@ class Budget:
     def spend(self, count: int) -> None:
         """Count ``count`` received bytes; raises TooLargeError past the cap."""
         self.received += count
-        if self.received > self.max_bytes:
+        if self.max_bytes is not None and self.received > self.max_bytes:
             raise TooLargeError(
                 self.source, f"the server sent more than {self.max_bytes} bytes; giving up"
             )
 
     def bounded(self, read: Callable[[int], bytes]) -> Callable[[int], bytes]:
-        """Wrap a ``read(size)`` callable so that it counts against the cap."""
+        """Wrap a ``read(size)`` callable so that it counts against the deadline and the cap.
+
+        No read starts once the deadline has passed; one that has started is
+        cut short by the read's :class:`~capomastro_changes.vcs.deadline.Deadline`.
+        """
 
         def read_counted(size: int = -1) -> bytes:
+            self.remaining()
             data = read(size)
             self.spend(len(data))
             return data

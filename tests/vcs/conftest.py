@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import socket
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,3 +59,89 @@ def bzr_served(request, tmp_path):
         else:
             root = stack.enter_context(servers.static_http(base))
         yield Served(base, lambda name: f"{root}/{name}", kind in ("path", "file-url"))
+
+
+class _Listener:
+    """A loopback TCP listener whose connections a handler serves, each in its own thread."""
+
+    def __init__(self, handle: Callable[[socket.socket, threading.Event], None]) -> None:
+        self._handle = handle
+        self._sock = socket.create_server((servers.LOOPBACK, 0))
+        self._sock.settimeout(0.05)
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._accepted: list[socket.socket] = []
+        self.port = self._sock.getsockname()[1]
+        self._accepter = threading.Thread(target=self._accept_until_stopped)
+        self._accepter.start()
+
+    @property
+    def connections(self) -> int:
+        """How many connections were accepted so far."""
+        return len(self._accepted)
+
+    def _accept_until_stopped(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except TimeoutError:
+                continue
+            self._accepted.append(conn)
+            thread = threading.Thread(target=self._serve, args=(conn,))
+            self._threads.append(thread)
+            thread.start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            conn.settimeout(0.5)
+            with contextlib.suppress(TimeoutError):
+                conn.recv(65536)  # the request (or its first part): never looked at
+            self._handle(conn, self._stop)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._accepter.join()
+        for conn in self._accepted:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+        for thread in self._threads:
+            thread.join()
+        for conn in self._accepted:
+            conn.close()
+        self._sock.close()
+
+
+@pytest.fixture
+def trickler():
+    """Start servers that send ``prefix``, then one byte every ``interval`` s, forever.
+
+    ``interval`` None: send ``prefix`` and then nothing, holding the
+    connection open (a server that stalls mid-answer) or, with ``close``,
+    closing it (an answer cut short). Trickled bytes arrive well within any
+    per-receive timeout, so only a deadline for the whole read ends the wait.
+    """
+    started: list[_Listener] = []
+
+    def serve(prefix: bytes, interval: float | None = 0.1, close: bool = False) -> int:
+        def handle(conn: socket.socket, stop: threading.Event) -> None:
+            conn.sendall(prefix)
+            if close:
+                conn.shutdown(socket.SHUT_WR)
+            while not stop.wait(interval or 0.05):
+                if interval is not None:
+                    conn.sendall(b"a")
+
+        started.append(_Listener(handle))
+        return started[-1].port
+
+    yield serve
+    for listener in started:
+        listener.close()
+
+
+@pytest.fixture
+def counting_listener():
+    """A listener that accepts connections, counts them, and says nothing."""
+    listener = _Listener(lambda conn, stop: stop.wait())
+    yield listener
+    listener.close()
