@@ -64,7 +64,7 @@ def bzr_served(request, tmp_path):
 class _Listener:
     """A loopback TCP listener whose connections a handler serves, each in its own thread."""
 
-    def __init__(self, handle: Callable[[socket.socket, threading.Event], None]) -> None:
+    def __init__(self, handle: Callable[[socket.socket, bytes, threading.Event], None]) -> None:
         self._handle = handle
         self._sock = socket.create_server((servers.LOOPBACK, 0))
         self._sock.settimeout(0.05)
@@ -94,9 +94,10 @@ class _Listener:
     def _serve(self, conn: socket.socket) -> None:
         with contextlib.suppress(OSError):
             conn.settimeout(0.5)
+            request = b""
             with contextlib.suppress(TimeoutError):
-                conn.recv(65536)  # the request (or its first part): never looked at
-            self._handle(conn, self._stop)
+                request = conn.recv(65536)  # the request, or enough of it
+            self._handle(conn, request, self._stop)
 
     def close(self) -> None:
         self._stop.set()
@@ -123,7 +124,7 @@ def trickler():
     started: list[_Listener] = []
 
     def serve(prefix: bytes, interval: float | None = 0.1, close: bool = False) -> int:
-        def handle(conn: socket.socket, stop: threading.Event) -> None:
+        def handle(conn: socket.socket, request: bytes, stop: threading.Event) -> None:
             conn.sendall(prefix)
             if close:
                 conn.shutdown(socket.SHUT_WR)
@@ -142,6 +143,52 @@ def trickler():
 @pytest.fixture
 def counting_listener():
     """A listener that accepts connections, counts them, and says nothing."""
-    listener = _Listener(lambda conn, stop: stop.wait())
+    listener = _Listener(lambda conn, request, stop: stop.wait())
     yield listener
     listener.close()
+
+
+def _answer(conn: socket.socket, status: str, *headers: str) -> None:
+    head = "".join(f"{h}\r\n" for h in (*headers, "Content-Length: 0", "Connection: close"))
+    conn.sendall(f"HTTP/1.1 {status}\r\n{head}\r\n".encode())
+
+
+@pytest.fixture
+def http_recorder():
+    """An HTTP server that answers 404 to everything and records each request's headers.
+
+    Yields:
+        ``(base URL, list of {lower-case header name: value})``.
+    """
+    seen: list[dict[str, str]] = []
+
+    def handle(conn: socket.socket, request: bytes, stop: threading.Event) -> None:
+        lines = request.decode("latin-1").split("\r\n\r\n")[0].split("\r\n")[1:]
+        seen.append({k.strip().lower(): v.strip() for k, _, v in (x.partition(":") for x in lines)})
+        _answer(conn, "404 Not Found")
+
+    listener = _Listener(handle)
+    yield f"http://{servers.LOOPBACK}:{listener.port}", seen
+    listener.close()
+
+
+@pytest.fixture
+def redirector():
+    """Start HTTP servers that answer every request with a 302 to ``target(path)``.
+
+    Each call takes a function from the request path to the Location header
+    and returns the redirecting server's base URL.
+    """
+    started: list[_Listener] = []
+
+    def start(target: Callable[[str], str]) -> str:
+        def handle(conn: socket.socket, request: bytes, stop: threading.Event) -> None:
+            path = request.split(b" ", 2)[1].decode("latin-1")
+            _answer(conn, "302 Found", f"Location: {target(path)}")
+
+        started.append(_Listener(handle))
+        return f"http://{servers.LOOPBACK}:{started[-1].port}"
+
+    yield start
+    for listener in started:
+        listener.close()

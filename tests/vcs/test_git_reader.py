@@ -125,3 +125,14 @@ def test_ten_thousand_refs_cost_no_more_than_one(tmp_path, server):
     with server(tmp_path) as root:
         assert read(f"{root}/project.git", "main", max_bytes=4096).revision.id == head
         assert read(f"{root}/project.git", "feature-09999", max_bytes=4096).revision.id == head
+
+
+def test_a_missing_repository_s_message_is_one_short_line_without_credentials(tmp_path):
+    """The server's own words are shown, as for every other failure: scrubbed and cut."""
+    with servers.git_daemon(tmp_path) as root:
+        with pytest.raises(MissingError) as secret:
+            read(f"{root}/mirror-of-https://alice:s3cret@h.example/x.git")
+        with pytest.raises(MissingError) as long:
+            read(f"{root}/{'x' * 600}.git")
+    assert "s3cret" not in secret.value.reason and "no such repository" in secret.value.reason
+    assert len(long.value.reason) <= 300 and "\n" not in long.value.reason

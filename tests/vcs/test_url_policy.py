@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
-from capomastro_changes.vcs import PolicyError
+from capomastro_changes.revisions import SourceRef
+from capomastro_changes.vcs import PolicyError, ReadError, read
 from capomastro_changes.vcs.urls import DEFAULT_ALLOWED_SCHEMES, check, redact, scrub, userinfo
 
 EVERYTHING = ("file", "git", "http", "https", "ssh", "bzr", "bzr+ssh")
@@ -97,3 +100,31 @@ def test_the_userinfo_taken_off_a_url_puts_it_back_together(url, credentials):
     assert not credentials or credentials not in bare
     joined = bare.replace("://", f"://{credentials}@", 1) if credentials else bare
     assert joined == url
+
+
+@pytest.mark.parametrize(
+    ("vcs", "url", "branch"),
+    [
+        ("git", "https://127.0.0.1:{port}/x.git", "main"),  # scheme not allowed here
+        ("git", "ssh://127.0.0.1:{port}/x.git", "main"),
+        ("git", "git://127.0.0.1:{port}/x.git", "main"),
+        ("git", "http://127.0.0.1:{port}/x.git", "--upload-pack=id"),
+        ("git", "http://127.0.0.1:{port}/x.git", "a..b"),
+        ("git", "http://127.0.0.1:{port}/a%0a.git", "main"),
+        ("bzr", "bzr://127.0.0.1:{port}/trunk", ""),
+        ("bzr", "http://127.0.0.1:{port}/trunk", "../../etc"),
+    ],
+)
+def test_a_refused_source_makes_no_connection_at_all(counting_listener, vcs, url, branch):
+    source = SourceRef(vcs, url.format(port=counting_listener.port), branch)
+    with pytest.raises(PolicyError):
+        read(source, timeout=2, allowed_schemes=("http",))
+    time.sleep(0.2)  # a connection would have been accepted by now
+    assert counting_listener.connections == 0
+
+
+def test_the_connection_counter_does_count_an_allowed_source(counting_listener):
+    source = SourceRef("git", f"git://127.0.0.1:{counting_listener.port}/x.git", "main")
+    with pytest.raises(ReadError):
+        read(source, timeout=0.5, allowed_schemes=("git",))
+    assert counting_listener.connections == 1
