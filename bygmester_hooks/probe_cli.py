@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from bygmester_hooks.protocol import EXIT_ERROR, EXIT_MISSING, ProbeResult, format_result
 from capomastro_changes.compare import decide
-from capomastro_changes.revisions import ProbeAnswer, SourceRef, StoredState
+from capomastro_changes.revisions import ProbeAnswer, Reading, SourceRef, StoredState
 from capomastro_changes.vcs import DEFAULT_ALLOWED_SCHEMES, MissingError, ReadError, read
 from capomastro_changes.vcs.urls import redact
 
@@ -60,15 +60,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ReadError as exc:
         print(f"bygmester-probe: {exc}", file=sys.stderr)
         return EXIT_MISSING if isinstance(exc, MissingError) else EXIT_ERROR
+    print(_result_line(args, source, reading))
+    return 0
+
+
+def _result_line(args: argparse.Namespace, source: SourceRef, reading: Reading) -> str:
+    """The protocol line: the tip, with ``descends`` and ``outcome`` when ``--last`` is given.
+
+    ``descends`` is there only when the reader had the history at hand (a
+    local repository): it is what lets a script probe report a rewrite.
+    """
     extra: dict[str, object] = {"vcs": args.vcs, "url": redact(args.url), "branch": args.branch}
-    result = ProbeResult(reading.revision.id, reading.revision.revno)
-    line = format_result(result, **extra)
+    descends = dict(reading.ancestry).get(args.last) if args.last else None
+    result = ProbeResult(reading.revision.id, reading.revision.revno, descends=descends)
     if args.last:
         answer = ProbeAnswer(source, reading.revision, reading.ancestry)
-        decision = decide(StoredState(args.last, args.last_revno), answer)
-        line = format_result(result, **extra, outcome=str(decision.outcome))
-    print(line)
-    return 0
+        extra["outcome"] = str(decide(StoredState(args.last, args.last_revno), answer).outcome)
+    return format_result(result, **extra)
 
 
 def _allowed_schemes(extra: list[str]) -> tuple[str, ...]:

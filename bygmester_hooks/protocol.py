@@ -2,12 +2,17 @@
 
 A probe prints exactly one JSON object on stdout::
 
-    {"revision": "<id>", "revno": <int or null>, "changed": <true/false, optional>}
+    {"revision": "<id>", "revno": <int or null>, "changed": <true/false, optional>,
+     "descends": <true/false, optional>}
 
 and exits 0; on failure it exits non-zero (3: the branch or repository is
-gone) with a one-line reason on stderr. Other keys (``vcs``, ``url``,
-``branch``, ``outcome``) are informative and ignored here. This module is
-shared by the script probe and the Jenkins probe, and imports no Django.
+gone) with a one-line reason on stderr. A probe with the history at hand (a
+local repository, a mirror it fetched) says whether ``revision`` descends
+from the last known one (``PROBE_LAST``): ``"descends": false``, or
+``"outcome": "rewritten"``, is a rewritten branch, which the compare rules
+could not tell from the ids alone. Other keys (``vcs``, ``url``, ``branch``)
+are informative and ignored here. This module is shared by the script probe
+and the Jenkins probe, and imports no Django.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ EXIT_OK = 0
 EXIT_ERROR = 2
 EXIT_MISSING = 3
 MAX_REVISION_LENGTH = 255
+# What a probe may say as ``outcome`` (informative, but for "rewritten").
+OUTCOMES = ("baseline", "unchanged", "changed", "rewritten")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -36,11 +43,25 @@ class ProbeResult:
         revno: The bzr revno, or None.
         changed: The probe's own yes/no verdict, or None when it leaves the
             decision to the compare rules.
+        descends: Whether ``revision`` descends from the last known revision
+            the probe was given; None when it had no history to tell.
     """
 
     revision: str
     revno: int | None = None
     changed: bool | None = None
+    descends: bool | None = None
+
+    def ancestry(self, last: str | None) -> tuple[tuple[str, bool], ...]:
+        """What this result says of ``last`` (the ``PROBE_LAST`` it was run with), if anything.
+
+        In the form of :attr:`capomastro_changes.revisions.ProbeAnswer.ancestry`,
+        so that the compare rules judge a probe's history as they judge the
+        in-process readers'.
+        """
+        if not last or self.descends is None:
+            return ()
+        return ((last, self.descends),)
 
 
 def parse_output(text: str) -> ProbeResult:
@@ -80,7 +101,21 @@ def parse_line(line: str) -> ProbeResult:
     changed = data.get("changed")
     if changed is not None and not isinstance(changed, bool):
         raise ProtocolError("'changed' must be true, false or absent")
-    return ProbeResult(revision, revno, changed)
+    return ProbeResult(revision, revno, changed, _descends(data))
+
+
+def _descends(data: dict) -> bool | None:
+    """The ancestry verdict: ``descends``, or ``outcome: rewritten``; they must agree."""
+    descends, outcome = data.get("descends"), data.get("outcome")
+    if descends is not None and not isinstance(descends, bool):
+        raise ProtocolError("'descends' must be true, false or absent")
+    if outcome is not None and outcome not in OUTCOMES:
+        raise ProtocolError(f"'outcome' must be one of {', '.join(OUTCOMES)} or absent")
+    if outcome == "rewritten":
+        if descends:
+            raise ProtocolError("'outcome' is rewritten but 'descends' is true")
+        return False
+    return descends
 
 
 def format_result(result: ProbeResult, **extra: object) -> str:
@@ -89,6 +124,8 @@ def format_result(result: ProbeResult, **extra: object) -> str:
     data.update(revision=result.revision, revno=result.revno)
     if result.changed is not None:
         data["changed"] = result.changed
+    if result.descends is not None:
+        data["descends"] = result.descends
     return json.dumps(data, sort_keys=False)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from capomastro_changes.models import Dependency, Job, JobType, Source
 from capomastro_changes.probes import local
+from capomastro_changes.probes.base import run_guarded
 from capomastro_changes.probes.script import ScriptProbe
 from capomastro_changes.revisions import ProbeAnswer, Revision, SourceRef
 
@@ -71,5 +72,5 @@ def probe_source(source: Source, jobtype=_LOOK_UP) -> tuple[ProbeAnswer, str]:
     ref, last = source_ref(source), known_revisions(source)
     if jobtype and jobtype.probe_runner == JobType.PROBE_SCRIPT:
         probe = ScriptProbe(jobtype.bygmester_branch, jobtype.probe_script)
-        return probe(ref, last), f"script {jobtype.probe_script} of {jobtype.name}"
-    return local.probe(ref, last), f"in-process {source.vcs}"
+        return run_guarded(probe, ref, last), f"script {jobtype.probe_script} of {jobtype.name}"
+    return run_guarded(local.probe, ref, last), f"in-process {source.vcs}"

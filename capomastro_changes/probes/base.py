@@ -3,14 +3,21 @@
 A probe never raises for a source it could not read: the failure is part of
 the answer (see :class:`~capomastro_changes.revisions.ProbeAnswer`), so that
 each source has its own error boundary and a failure is recorded, not lost.
+:func:`run_guarded` is that boundary's last resort: whatever a probe raises
+that it should have turned into an answer (a bug, a library's exception
+nobody foresaw) still becomes an error answer naming the source.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping
 from typing import Protocol
 
 from capomastro_changes.revisions import ProbeAnswer, Revision, SourceRef
+from capomastro_changes.vcs.urls import redact, scrub
+
+log = logging.getLogger(__name__)
 
 
 class Probe(Protocol):
@@ -39,7 +46,33 @@ def probe_all(
     Returns:
         One answer per source.
     """
-    return {source: probe(source, _distinct(revisions)) for source, revisions in lasts.items()}
+    return {
+        source: run_guarded(probe, source, _distinct(revisions))
+        for source, revisions in lasts.items()
+    }
+
+
+def run_guarded(probe: Probe, source: SourceRef, last: Iterable[Revision] = ()) -> ProbeAnswer:
+    """Run ``probe`` for ``source``; an exception it lets out becomes an error answer."""
+    try:
+        return probe(source, last)
+    except Exception as exc:  # the last resort: see the module docstring
+        return unexpected_failure(source, exc)
+
+
+def unexpected_failure(source: SourceRef, exc: Exception) -> ProbeAnswer:
+    """The error answer for an exception no probe should have let out.
+
+    It says which source and what kind of failure, in one line without
+    credentials; the traceback is not shown (nor logged: its messages could
+    carry a URL's password).
+    """
+    text = str(exc).strip()
+    detail = scrub(text.splitlines()[0])[:300] if text else "no details"
+    kind = type(exc).__name__
+    message = f"{redact(source.url)}: the probe failed unexpectedly ({kind}: {detail})"
+    log.error("%s", message)
+    return ProbeAnswer(source, error=message)
 
 
 def _distinct(revisions: Iterable[Revision | None]) -> tuple[Revision, ...]:

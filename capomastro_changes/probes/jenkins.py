@@ -151,7 +151,8 @@ def poll(client: JenkinsClient, run: ProbeRun) -> Progress:
         console = client.console(run.job, run.number)
     except JenkinsError as exc:
         return Progress(run, failed(run.source, f"{run.label}: {exc}"))
-    return Progress(run, answer_from_console(run, build.result, console))
+    last = build.parameters.get("LAST_REVISION", "")  # what a probe's "descends" is about
+    return Progress(run, answer_from_console(run, build.result, console, last))
 
 
 def read(client: JenkinsClient, run: ProbeRun) -> ProbeAnswer | None:
@@ -159,8 +160,12 @@ def read(client: JenkinsClient, run: ProbeRun) -> ProbeAnswer | None:
     return poll(client, run).answer
 
 
-def answer_from_console(run: ProbeRun, result: str, console: str) -> ProbeAnswer:
-    """The answer a finished probe build gave: its marked result line, or why there is none."""
+def answer_from_console(run: ProbeRun, result: str, console: str, last: str = "") -> ProbeAnswer:
+    """The answer a finished probe build gave: its marked result line, or why there is none.
+
+    ``last`` is the build's ``LAST_REVISION``: a probe that had history at
+    hand said whether the new revision descends from it.
+    """
     output = read_console(console)
     if result != "SUCCESS":
         reason = scrub(output.reason) or "nothing in the console says why"
@@ -173,7 +178,7 @@ def answer_from_console(run: ProbeRun, result: str, console: str) -> ProbeAnswer
     except ProtocolError as exc:
         return failed(run.source, f"{run.label}: {scrub(str(exc))}")
     revision = Revision(parsed.revision, parsed.revno)
-    return ProbeAnswer(run.source, revision, changed=parsed.changed)
+    return ProbeAnswer(run.source, revision, parsed.ancestry(last), changed=parsed.changed)
 
 
 def timed_out(run: ProbeRun, seconds: float) -> ProbeAnswer:

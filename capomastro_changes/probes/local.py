@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from dataclasses import replace
 
 from capomastro_changes.conf import settings
+from capomastro_changes.probes.base import unexpected_failure
 from capomastro_changes.revisions import ProbeAnswer, Reading, Revision, SourceRef
 from capomastro_changes.vcs import read
 from capomastro_changes.vcs.errors import MissingError, ReadError
@@ -38,6 +40,8 @@ def probe(source: SourceRef, last: Revision | Iterable[Revision] | None = ()) ->
     except ReadError as exc:
         missing = isinstance(exc, MissingError)
         return ProbeAnswer(source, error=str(exc), missing=missing, seconds=_since(started))
+    except Exception as exc:  # a reader let out what it should have explained
+        return replace(unexpected_failure(source, exc), seconds=_since(started))
     return answer_from(source, reading, _since(started))
 
 

@@ -65,7 +65,8 @@ def run_script(
     except (ScriptError, ProtocolError) as exc:
         return _failed(source, f"probe script {script!r}: {exc}", started)
     revision = Revision(result.revision, result.revno)
-    return ProbeAnswer(source, revision, changed=result.changed, seconds=_since(started))
+    ancestry = result.ancestry(last.id if last else None)
+    return ProbeAnswer(source, revision, ancestry, changed=result.changed, seconds=_since(started))
 
 
 def resolve_script(branch_dir: str | os.PathLike, script: str) -> Path:
@@ -74,8 +75,11 @@ def resolve_script(branch_dir: str | os.PathLike, script: str) -> Path:
     Raises:
         ScriptError: The path escapes the branch, does not exist or is not executable.
     """
-    root = Path(branch_dir).resolve()
-    path = (root / script).resolve()
+    try:
+        root = Path(branch_dir).resolve()
+        path = (root / script).resolve()
+    except (OSError, ValueError, RuntimeError):  # NUL byte, name too long, symlink loop
+        raise ScriptError("the script path cannot be resolved") from None
     if not path.is_relative_to(root):
         raise ScriptError("the script path leads outside the job type's branch")
     if not path.is_file():

@@ -51,7 +51,22 @@ def test_the_outcome_is_given_when_the_last_revision_is(tmp_path, capsys):
     repo.rewrite()
     url = str(repo.bare)
     assert main(["--vcs", "git", "--url", url, "--allow-scheme", "file", "--last", old]) == 0
-    assert json.loads(capsys.readouterr().out)["outcome"] == "rewritten"
+    result = json.loads(capsys.readouterr().out)
+    assert (result["outcome"], result["descends"]) == ("rewritten", False)
+
+
+def test_descends_is_said_only_where_history_is_at_hand(tmp_path, capsys):
+    repo = repos.make_git(tmp_path)
+    old = repo.rev_parse("main")
+    repo.commit()
+    args = ["--vcs", "git", "--allow-scheme", "file", "--last", old, "--branch", "main"]
+    assert main([*args, "--url", str(repo.bare)]) == 0
+    local = json.loads(capsys.readouterr().out)
+    with servers.git_daemon(tmp_path) as root:
+        assert main([*args, "--allow-scheme", "git", "--url", f"{root}/project.git"]) == 0
+    remote = json.loads(capsys.readouterr().out)
+    assert (local["outcome"], local["descends"]) == ("changed", True)
+    assert remote["outcome"] == "changed" and "descends" not in remote
 
 
 def test_a_gone_branch_exits_3_and_an_unreachable_server_2_with_one_line(tmp_path, capsys):

@@ -44,3 +44,41 @@ def test_messages_quote_only_a_short_safe_excerpt():
         parse_line("\x1b[31mTraceback (most recent call last): " + "x" * 500)
     assert len(str(caught.value)) < 100
     assert "\x1b" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("line", "descends"),
+    [
+        ('{"revision": "b", "descends": false}', False),
+        ('{"revision": "b", "descends": true}', True),
+        ('{"revision": "b", "outcome": "rewritten"}', False),
+        ('{"revision": "b", "outcome": "rewritten", "descends": false}', False),
+        ('{"revision": "b", "outcome": "changed"}', None),
+        ('{"revision": "b"}', None),
+    ],
+)
+def test_a_probe_with_history_can_say_the_branch_was_rewritten(line, descends):
+    result = parse_line(line)
+    assert result.descends is descends
+    assert result.ancestry("a") == (() if descends is None else (("a", descends),))
+    assert result.ancestry(None) == ()  # nothing to judge without a last revision
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ('{"revision": "b", "descends": "no"}', "'descends' must be"),
+        ('{"revision": "b", "outcome": "exploded"}', "'outcome' must be one of"),
+        ('{"revision": "b", "outcome": 3}', "'outcome' must be one of"),
+        ('{"revision": "b", "outcome": "rewritten", "descends": true}', "rewritten but"),
+    ],
+)
+def test_an_ancestry_verdict_that_makes_no_sense_is_refused(line, message):
+    with pytest.raises(ProtocolError, match=message):
+        parse_line(line)
+
+
+def test_the_ancestry_verdict_round_trips():
+    result = ProbeResult("b", None, descends=False)
+    assert '"descends": false' in format_result(result)
+    assert parse_line(format_result(result)) == result

@@ -12,11 +12,12 @@ import time
 
 import pytest
 
+from capomastro_changes.compare import decide
 from capomastro_changes.jenkins_client import JenkinsClient
 from capomastro_changes.models import JobType
 from capomastro_changes.probes import jenkins as jenkins_probe
 from capomastro_changes.probes import local
-from capomastro_changes.revisions import ProbeAnswer, Revision, SourceRef
+from capomastro_changes.revisions import Outcome, ProbeAnswer, Revision, SourceRef, StoredState
 from capomastro_changes.testing.bygmester import (
     BYGMESTER_PROBE,
     make_bygmester_branch,
@@ -52,9 +53,13 @@ def jenkins_env(monkeypatch, probe_settings):
     return probe_settings
 
 
+# A probe with history at hand (say, a mirror in the container) that saw a force-push.
+REWRITTEN = """echo '{"revision": "new-tip", "revno": null, "descends": false}'\n"""
+
+
 @pytest.fixture
 def bygmester(tmp_path):
-    scripts = {"probe": BYGMESTER_PROBE}
+    scripts = {"probe": BYGMESTER_PROBE, "probe-rewritten": f"#!/bin/sh\n{REWRITTEN}"}
     scripts.update({name: f"#!/bin/sh\n{body}" for name, body in BROKEN.items()})
     return make_bygmester_branch(tmp_path / "bygmester", scripts)
 
@@ -115,6 +120,16 @@ def test_a_bzr_branch_probed_through_jenkins_answers_as_the_in_process_probe(
 
     assert answer.ok, answer.error
     assert answer.revision == local.probe(source).revision == Revision(revid, revno)
+
+
+def test_a_probe_through_jenkins_can_report_a_rewritten_branch(jenkins_env, bygmester, client):
+    source = SourceRef("git", "https://example.com/repo.git", "main")
+    kind = jobtype(bygmester, "probe-rewritten")
+
+    answer = probe_through_jenkins(client, kind, source, last=Revision("old-tip"))
+
+    assert answer.ancestry == (("old-tip", False),)
+    assert decide(StoredState("old-tip"), answer).outcome is Outcome.REWRITTEN
 
 
 def test_the_probe_job_is_created_once_and_kept_up_to_date(jenkins_env, bygmester, client):

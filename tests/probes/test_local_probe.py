@@ -133,3 +133,35 @@ def test_one_probe_run_serves_every_dependency_sharing_a_source(tmp_path):
     assert calls[0][1] == (Revision("a1"),)
     assert answers[shared].revision == Revision(repo.rev_parse("main"))
     assert answers[other].missing
+
+
+SECRET_URL = "https://alice:s3cret@git.example.com/x.git"
+UNFORESEEN = RuntimeError(f"pool broke on {SECRET_URL}\nTraceback (most recent call last): ...")
+
+
+def test_a_reader_failure_nobody_foresaw_is_an_error_answer_naming_the_source(monkeypatch):
+    def reader_with_a_bug(*args, **kwargs):
+        raise UNFORESEEN
+
+    monkeypatch.setattr("capomastro_changes.probes.local.read", reader_with_a_bug)
+    answer = probe(SourceRef("git", SECRET_URL, "main"))
+    assert answer.error == (
+        "https://git.example.com/x.git: the probe failed unexpectedly "
+        "(RuntimeError: pool broke on https://git.example.com/x.git)"
+    )
+    assert decide(StoredState("a1"), answer).outcome is Outcome.ERROR
+
+
+def test_a_probe_that_raises_costs_only_its_own_source_an_error(tmp_path):
+    repo = repos.make_git(tmp_path)
+    broken, fine = SourceRef("git", SECRET_URL, "main"), SourceRef("git", str(repo.bare), "main")
+
+    def flaky_probe(source, last=()):
+        if source == broken:
+            raise UNFORESEEN
+        return probe(source, last)
+
+    answers = probe_all(flaky_probe, {broken: [Revision("a1")], fine: []})
+    assert answers[fine].revision == Revision(repo.rev_parse("main"))
+    assert "RuntimeError" in answers[broken].error and "s3cret" not in answers[broken].error
+    assert "Traceback" not in answers[broken].error

@@ -141,3 +141,29 @@ def test_the_release_tag_example_decides_for_itself(tmp_path, probe_settings):
     repo.tag("v1.10.0")
     decision = decide(stored, probe(source, [stored.last]))
     assert (decision.outcome, decision.new.id) == (Outcome.CHANGED, "v1.10.0")
+
+
+def test_a_script_probe_on_a_local_clone_reports_a_force_push_as_rewritten(tmp_path):
+    """bygmester-probe as the job type's script, reading a mirror that has the history."""
+    repo = repos.make_git(tmp_path, commits=2)
+    mirror = tmp_path / "mirror.git"
+    repos.git("clone", "-q", "--mirror", str(repo.bare), str(mirror), cwd=tmp_path)
+    branch = tmp_path / "jobtype"
+    branch.mkdir()
+    probe_cli = Path(sys.executable).parent / "bygmester-probe"
+    script(branch, "probe", f"import os\nos.execv({str(probe_cli)!r}, [{str(probe_cli)!r}])\n")
+    source = SourceRef("git", str(mirror), "main")
+
+    def check(stored: StoredState):
+        repos.git("fetch", "-q", "--prune", "origin", cwd=mirror)
+        answer = run_script(branch, "probe", source, stored.last, timeout=10, max_output=4096,
+                            allowed_schemes=("file",))  # fmt: skip
+        return decide(stored, answer)
+
+    stored = StoredState(repo.rev_parse("main"))
+    repo.commit()
+    assert check(stored).outcome is Outcome.CHANGED  # a fast-forward
+    stored = StoredState(repo.rev_parse("main"))
+    repo.rewrite()
+    rewritten = check(stored)
+    assert (rewritten.outcome, rewritten.new.id) == (Outcome.REWRITTEN, repo.rev_parse("main"))

@@ -48,3 +48,10 @@ def test_a_refused_path_is_a_probe_error_and_nothing_runs(branch, tmp_path):
 def test_paths_inside_the_branch_are_run(branch, script):
     answer = ScriptProbe(branch, script)(SourceRef("git", "https://example.com/r.git", "main"))
     assert answer.ok and answer.revision.id == "abc"
+
+
+@pytest.mark.parametrize("script", ["probe\x00", "loop/probe"])
+def test_a_path_that_cannot_be_resolved_is_a_probe_error_not_a_crash(branch, script):
+    os.symlink("loop", branch / "loop")
+    answer = ScriptProbe(branch, script)(SourceRef("git", "https://example.com/r.git", "main"))
+    assert not answer.ok and "the script path cannot be resolved" in answer.error
