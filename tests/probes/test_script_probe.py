@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import sys
 import time
 from pathlib import Path
 
 import pytest
 
-import bygmester_hooks
 from capomastro_changes.compare import decide
-from capomastro_changes.probes.script import ScriptProbe, run_script
+from capomastro_changes.probes.script import run_script
 from capomastro_changes.revisions import Outcome, Revision, SourceRef, StoredState
-from capomastro_changes.testing import repos, servers
+from capomastro_changes.testing import repos
 
-EXAMPLES = Path(bygmester_hooks.__file__).parent / "examples"
 SOURCE = SourceRef("git", "https://alice:s3cret@example.com/x.git", "main")
 
 
@@ -106,41 +102,6 @@ def test_a_script_that_floods_its_output_is_killed_at_the_cap(tmp_path):
     name = script(tmp_path, "probe", "import sys\nwhile True: sys.stdout.write('x' * 65536)")
     answer = run(tmp_path, name, max_output=100_000)
     assert "more than 100000 bytes of output; killed" in answer.error
-
-
-@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
-def test_the_example_git_probe_reads_a_served_branch(tmp_path):
-    repo = repos.make_git(tmp_path)
-    branch = tmp_path / "jobtype"
-    shutil.copytree(EXAMPLES, branch)
-    with servers.git_daemon(tmp_path) as root:
-        source = SourceRef("git", f"{root}/project.git", "main")
-        assert run(branch, "probe-git", source).revision == Revision(repo.rev_parse("main"))
-        gone = run(branch, "probe-git", SourceRef("git", source.url, "nope"))
-        assert gone.missing
-
-
-def test_the_example_bzr_probe_reads_a_branch(tmp_path, monkeypatch):
-    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
-    trunk = repos.make_bzr(tmp_path / "trunk", commits=2)
-    revno, revid = trunk.revision_info()
-    answer = run(EXAMPLES, "probe-bzr", SourceRef("bzr", str(tmp_path), "trunk"), timeout=10)
-    assert answer.revision == Revision(revid, revno)
-
-
-def test_the_release_tag_example_decides_for_itself(tmp_path, probe_settings):
-    repo = repos.make_git(tmp_path)
-    repo.tag("v1.9.0")
-    probe = ScriptProbe(EXAMPLES, "probe-release-tags")
-    source = SourceRef("git", str(repo.bare))
-    probe_settings.CAPOMASTRO_CHANGES_PROBE_TIMEOUT = 10.0
-    stored = StoredState(probe(source).revision.id)
-    assert stored.last_revision == "v1.9.0"
-    repo.commit()  # a commit is not a release: no build
-    assert decide(stored, probe(source, [stored.last])).outcome is Outcome.UNCHANGED
-    repo.tag("v1.10.0")
-    decision = decide(stored, probe(source, [stored.last]))
-    assert (decision.outcome, decision.new.id) == (Outcome.CHANGED, "v1.10.0")
 
 
 def test_a_script_probe_on_a_local_clone_reports_a_force_push_as_rewritten(tmp_path):
