@@ -5,8 +5,11 @@ from __future__ import annotations
 from django.core import checks
 
 from capomastro_changes.conf import DEFAULTS, PREFIX, settings
+from capomastro_changes.vcs.urls import SUPPORTED_SCHEMES
 
-_KNOWN_SCHEMES = {"https", "http", "ssh", "git", "bzr", "bzr+ssh", "git+ssh", "file", "sftp"}
+# Only what some reader can speak: a scheme nothing reads would pass the URL
+# policy at save time and fail at every check.
+_KNOWN_SCHEMES = frozenset().union(*SUPPORTED_SCHEMES.values())
 MIN_TOKEN_LENGTH = 24
 _POSITIVE_NUMBERS = (
     "PROBE_TIMEOUT",
@@ -64,8 +67,8 @@ def check_settings(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
     if unknown is None or unknown or not schemes:
         errors.append(
             checks.Error(
-                f"{PREFIX}ALLOWED_SCHEMES must be a non-empty list of known URL schemes"
-                + (f"; unknown: {', '.join(unknown)}." if unknown else "."),
+                f"{PREFIX}ALLOWED_SCHEMES must be a non-empty list of URL schemes a reader "
+                "can speak" + (f"; unknown: {', '.join(unknown)}." if unknown else "."),
                 hint=f"Known schemes: {', '.join(sorted(_KNOWN_SCHEMES))}.",
                 id="capomastro_changes.E004",
             )

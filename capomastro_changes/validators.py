@@ -1,8 +1,11 @@
-"""Validators for source URLs, branches and intervals, shared by models and forms.
+"""Validators for source URLs, branches and probe scripts, shared by models and forms.
 
-They refuse what could turn into an option, a transport trick or a ref-walk
-before anything reaches a VCS client. The finer per-scheme policy (which
-schemes are allowed here) lives in :mod:`capomastro_changes.vcs`.
+They refuse what could turn into an option, a transport trick, a ref-walk or
+a path out of a branch before anything reaches a VCS client or a subprocess.
+:func:`validate_url_policy` applies the readers' own URL policy
+(:mod:`capomastro_changes.vcs.urls`, with this deployment's allowed schemes)
+when a source is saved, so that what a probe would refuse is refused at once,
+in the form, and not at every check.
 """
 
 from __future__ import annotations
@@ -10,6 +13,10 @@ from __future__ import annotations
 import re
 
 from django.core.exceptions import ValidationError
+
+from capomastro_changes.conf import settings
+from capomastro_changes.vcs import urls
+from capomastro_changes.vcs.errors import PolicyError
 
 VCS_CHOICES = (("git", "git"), ("bzr", "bzr"))
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -71,3 +78,43 @@ def validate_branch(value: str) -> None:
         raise ValidationError(
             "%(value)r is not a valid branch name.", code="bad_branch", params={"value": value}
         )
+
+
+def validate_url_policy(vcs: str, url: str, branch: str) -> None:
+    """Refuse a source the probes would refuse under this deployment's URL policy.
+
+    Runs after the field validators (from ``Source.clean``): a value they
+    refused already has its message, so it is not judged twice.
+
+    Raises:
+        ValidationError: Keyed by field, with the policy's reason.
+    """
+    if vcs not in dict(VCS_CHOICES) or not _passes(validate_source_url, url):
+        return
+    try:
+        location = urls.check(vcs, url, "", settings.ALLOWED_SCHEMES)
+    except PolicyError as exc:
+        allowed = ", ".join(settings.ALLOWED_SCHEMES)
+        raise ValidationError(
+            {"url": ValidationError(
+                "%(reason)s; this deployment allows %(allowed)s.", code="refused_url",
+                params={"reason": exc.reason[:1].upper() + exc.reason[1:], "allowed": allowed},
+            )}
+        ) from None  # fmt: skip
+    if not _passes(validate_branch, branch):
+        return
+    try:
+        urls.check_branch(vcs, branch, location.display)
+    except PolicyError as exc:
+        raise ValidationError(
+            {"branch": ValidationError("%(reason)s.", code="refused_branch",
+                                       params={"reason": exc.reason})}
+        ) from None  # fmt: skip
+
+
+def _passes(validator, value: str) -> bool:
+    try:
+        validator(value)
+    except ValidationError:
+        return False
+    return True

@@ -30,8 +30,11 @@ def test_the_demo_detects_changes_in_git_and_bzr_and_builds_each_once(tmp_path):
 
 
 @pytest.fixture
-def demo_world(tmp_path, db):
+def demo_world(tmp_path, db, settings):
     from capomastro_changes.demo_world import make_world
+
+    # As the demo runs (CAPOMASTRO_CHANGES_ALLOW_FILE_URLS=1): its repositories are local.
+    settings.CAPOMASTRO_CHANGES_ALLOWED_SCHEMES = ("https", "http", "ssh", "git", "bzr", "file")
     from capomastro_changes.testing.jenkins import JenkinsStandIn
 
     with JenkinsStandIn(quiet_period=0, root=tmp_path / "jenkins") as jenkins:

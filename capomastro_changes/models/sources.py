@@ -12,6 +12,7 @@ from capomastro_changes.validators import (
     VCS_CHOICES,
     validate_branch,
     validate_source_url,
+    validate_url_policy,
 )
 
 OUTCOMES = ("baseline", "unchanged", "changed", "rewritten", "missing", "error")
@@ -85,6 +86,7 @@ class Source(models.Model):
         self.branch_key = branch_key(self.branch)
         if self.vcs == "bzr" and self.branch and "/" in self.branch.strip("/"):
             raise ValidationError({"branch": "bzr branches are named by their URL; leave empty."})
+        validate_url_policy(self.vcs, self.url, self.branch)
 
     def save(self, *args, **kwargs) -> None:
         self.url_key = url_key(self.url) if self.url else ""
