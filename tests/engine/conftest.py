@@ -47,6 +47,45 @@ def celery_worker_process(django_db_setup, django_db_blocker, redis_url, worker_
         yield proc
 
 
+@pytest.fixture(scope="session")
+def second_worker_log(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("worker") / "second-worker.log"
+
+
+@pytest.fixture(scope="session")
+def second_worker_process(
+    django_db_setup, django_db_blocker, redis_url, second_worker_log, live_server
+):
+    """Another worker process on the same queue, for tests of several workers at once."""
+    with django_db_blocker.unblock():
+        database = database_url(connection.settings_dict)
+    with celery_worker(
+        database=database, redis_url=redis_url, queue=QUEUE, prefix=PREFIX, concurrency=1,
+        public_url=live_server.url, log_path=second_worker_log, name=f"second-{SESSION}",
+    ) as proc:  # fmt: skip
+        yield proc
+
+
+@pytest.fixture
+def spare_worker(engine_settings, django_db_blocker, redis_url, live_server, tmp_path):
+    """A worker of this test's own (one child, its own queue), for a test that kills it.
+
+    Tasks the test sends go to it; the shared workers are told nothing.
+    """
+    queue = f"{QUEUE}-spare-{uuid.uuid4().hex[:6]}"
+    with django_db_blocker.unblock():
+        database = database_url(connection.settings_dict)
+    with celery_worker(
+        database=database, redis_url=redis_url, queue=queue, prefix=PREFIX, concurrency=1,
+        public_url=live_server.url, log_path=tmp_path / "spare-worker.log", name=queue,
+    ) as proc:  # fmt: skip
+        send_tasks_to(celery_app, broker_url(redis_url), queue)
+        try:
+            yield proc
+        finally:
+            send_tasks_to(celery_app, broker_url(redis_url), QUEUE)
+
+
 @pytest.fixture
 def jenkins():
     """The Jenkins stand-in, no quiet period, two executors."""

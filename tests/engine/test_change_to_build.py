@@ -107,16 +107,25 @@ def test_a_bzr_commit_leads_to_exactly_one_build_and_linked_project_builds(
     assert_complete_project_builds(foo, bar_build, revid)
 
 
-def test_ten_ticks_over_one_change_build_it_once(
-    tmp_path, jenkins, engine_settings, celery_worker_process
-):
+def checks_run_by(log) -> int:
+    return log.read_text().count("capomastro_changes.check_source[")
+
+
+def test_two_worker_processes_and_ten_ticks_over_one_change_build_it_once(
+    tmp_path, jenkins, engine_settings, celery_worker_process, second_worker_process,
+    worker_log, second_worker_log,
+):  # fmt: skip
     repo = make_git(tmp_path, commits=1)
     foo, _ = make_world(jenkins, repo.bare.as_uri())
     check_now(foo.source_id)
     wait_until(lambda: Dependency.objects.get(pk=foo.pk).last_built_revision, timeout=30)
     new = repo.commit(message="second")
+    before = checks_run_by(worker_log), checks_run_by(second_worker_log)
     check_now(foo.source_id, times=10)
     wait_until(lambda: finished(foo), timeout=30)
+    wait_until(lambda: checks_run_by(worker_log) + checks_run_by(second_worker_log)
+               >= sum(before) + 10, timeout=30)  # fmt: skip
+    assert checks_run_by(worker_log) > before[0] and checks_run_by(second_worker_log) > before[1]
     for _ in range(3):  # and checks after the build find nothing to do
         assert checking.check_source(foo.source_id).outcome == "unchanged"
     assert [r.parameters["REVISION"] for r in builds_of(jenkins, "libfoo")] == [new]

@@ -116,6 +116,21 @@ def test_a_second_beat_sends_nothing_while_the_first_holds_the_lease(
     assert first._lease.leader("beat") == first._holder
 
 
+def test_a_beat_that_lost_its_lease_stops_leading_instead_of_taking_it_back(
+    redis_url, settings, key_prefix
+):
+    settings.CAPOMASTRO_CHANGES_REDIS_URL = redis_url
+    settings.CAPOMASTRO_CHANGES_REDIS_PREFIX = key_prefix
+    beat = GuardedScheduler(app=celery_app, lazy=True)
+    assert beat.lead() and beat._leader
+    beat._lease.client.delete(f"{key_prefix}leader:beat")  # it stalled past its lease
+    assert beat.tick() == beat.max_interval  # it sends nothing this tick...
+    assert beat._leader is False
+    assert beat._lease.leader("beat") is None  # ...and does not quietly retake the lease
+    assert beat.lead() and beat._leader  # it may stand again, as a newcomer
+    assert beat._initial_read  # reading the schedule afresh before it sends anything
+
+
 def test_a_push_during_a_check_makes_the_source_due_once_more():
     from capomastro_changes.checking import conclude
     from capomastro_changes.revisions import ProbeAnswer, Revision
