@@ -80,6 +80,36 @@ def validate_branch(value: str) -> None:
         )
 
 
+def validate_probe_script(value: str) -> None:
+    """Refuse a probe script path that could leave the job type's bygmester branch.
+
+    The path is run from inside the branch (here, and by the Jenkins probe
+    job): an absolute path or a ``..`` would name a program elsewhere, a
+    leading ``-`` an option, a control character a forged log line.
+    """
+    if not value or not value.strip():
+        raise ValidationError("The probe script path is empty.", code="empty_script")
+    if _CONTROL.search(value):
+        raise ValidationError(
+            "The probe script path contains control characters.", code="control_script"
+        )
+    if value.startswith("/"):
+        raise ValidationError(
+            "The probe script path must be relative to the job type's bygmester branch.",
+            code="absolute_script",
+        )
+    if ".." in value.split("/"):
+        raise ValidationError(
+            "The probe script path may not contain '..' (it would leave the branch).",
+            code="dotdot_script",
+        )
+    if value.startswith("-"):
+        raise ValidationError(
+            "The probe script path may not start with '-' (it would be read as an option).",
+            code="option_script",
+        )
+
+
 def validate_url_policy(vcs: str, url: str, branch: str) -> None:
     """Refuse a source the probes would refuse under this deployment's URL policy.
 

@@ -14,6 +14,7 @@ from django.db.models import Q
 
 from capomastro_changes.models.counters import DailyCounter
 from capomastro_changes.models.fields import URLField
+from capomastro_changes.validators import validate_probe_script
 
 
 class JenkinsServer(models.Model):
@@ -62,7 +63,8 @@ class JobType(models.Model):
     probe_script = models.CharField(
         max_length=255,
         default="probe",
-        help_text="Path of the probe script inside the bygmester branch.",
+        validators=[validate_probe_script],
+        help_text="Path of the probe script inside the bygmester branch (relative, no '..').",
     )
 
     class Meta:

@@ -8,9 +8,11 @@ here); the sources are real git and bzr repositories.
 
 from __future__ import annotations
 
+import os
 import time
 
 import pytest
+from breezy.workingtree import WorkingTree
 
 from capomastro_changes.compare import decide
 from capomastro_changes.jenkins_client import JenkinsClient
@@ -233,3 +235,52 @@ def test_jenkins_unreachable_is_an_error_at_the_start_and_while_waiting(
     assert "unreachable" in waiting.error and "queue item" in waiting.error
     assert "could not start the Jenkins probe job" in starting.error
     assert "unreachable" in starting.error
+
+
+@pytest.fixture
+def guarded_branch(tmp_path):
+    """A bygmester branch with a symlink out of it (to a script that leaves a marker) and one in."""
+    marker = tmp_path / "outside-ran"
+    outside = tmp_path / "outside-probe"
+    outside.write_text(f'#!/bin/sh\ntouch {marker}\necho \'{{"revision": "outside"}}\'\n')
+    outside.chmod(0o755)
+    branch = make_bygmester_branch(tmp_path / "guarded", {"probe": BYGMESTER_PROBE})
+    os.symlink(outside, branch / "probe-out")
+    os.symlink("probe", branch / "probe-in")
+    tree = WorkingTree.open(str(branch))
+    with tree.lock_write():
+        tree.add(["probe-out", "probe-in"])
+        tree.commit("symlinks", committer="Test <test@example.com>")
+    return branch, marker
+
+
+@pytest.mark.parametrize(
+    ("script", "expected"),
+    [
+        ("probe-out", "the probe script path leaves the bygmester branch"),
+        ("../outside-probe", "the probe script path is empty or leaves the bygmester branch"),
+        ("no-such-probe", "no probe script no-such-probe in the bygmester branch"),
+    ],
+)
+def test_the_probe_job_runs_no_script_from_outside_the_branch(
+    tmp_path, jenkins_env, client, guarded_branch, script, expected
+):
+    """The job's own guard, for a job type saved before the model refused such paths."""
+    branch, marker = guarded_branch
+    source = SourceRef("git", str(make_git(tmp_path).bare), "main")
+
+    answer = probe_through_jenkins(client, jobtype(branch, script), source)
+
+    assert f"ended FAILURE: the probe exited with status 2: {expected}" in answer.error
+    assert not answer.missing and not marker.exists()
+
+
+def test_the_probe_job_follows_a_symlink_that_stays_in_the_branch(
+    tmp_path, jenkins_env, client, guarded_branch
+):
+    repo = make_git(tmp_path)
+    source = SourceRef("git", str(repo.bare), "main")
+
+    answer = probe_through_jenkins(client, jobtype(guarded_branch[0], "probe-in"), source)
+
+    assert answer.revision == Revision(repo.rev_parse("main"))

@@ -1,10 +1,14 @@
 """A job type's probe script path cannot lead outside the job type's branch directory:
-not with ``..``, not as an absolute path, not through a symlink."""
+not with ``..``, not as an absolute path, not through a symlink. The admin refuses
+such a path when the job type is saved; the script probe refuses it again when run
+(the Jenkins probe job's own guard is tested in tests/probes/test_jenkins_probe.py)."""
 
 import os
 
 import pytest
+from django.core.exceptions import ValidationError
 
+from capomastro_changes.models import JobType
 from capomastro_changes.probes.script import ScriptError, ScriptProbe, resolve_script
 from capomastro_changes.revisions import SourceRef
 
@@ -55,3 +59,29 @@ def test_a_path_that_cannot_be_resolved_is_a_probe_error_not_a_crash(branch, scr
     os.symlink("loop", branch / "loop")
     answer = ScriptProbe(branch, script)(SourceRef("git", "https://example.com/r.git", "main"))
     assert not answer.ok and "the script path cannot be resolved" in answer.error
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("script", "message"),
+    [
+        ("../x", "may not contain '..'"),
+        ("probes/../../x", "may not contain '..'"),
+        ("/etc/x", "must be relative to the job type's bygmester branch"),
+        ("-x", "may not start with '-'"),
+        ("probe\n", "control characters"),
+        ("probe\x00", "control characters"),
+        ("", "cannot be blank"),
+    ],
+)
+def test_the_admin_refuses_a_probe_script_path_out_of_the_branch(script, message):
+    jobtype = JobType(name="kind", config_xml="<project/>", probe_script=script)
+    with pytest.raises(ValidationError) as caught:
+        jobtype.full_clean()
+    assert message in " ".join(caught.value.message_dict["probe_script"])
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("script", ["probe", "probes/git", "./probe", "probe..old", "x-probe"])
+def test_ordinary_probe_script_paths_are_accepted(script):
+    JobType(name="kind", config_xml="<project/>", probe_script=script).full_clean()
