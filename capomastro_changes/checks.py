@@ -32,6 +32,29 @@ _POSITIVE_NUMBERS = (
 @checks.register()
 def check_settings(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
     """Every numeric setting positive, bounds ordered, schemes known, switches boolean."""
+    errors = _check_numbers()
+    if not errors and not (
+        settings.MIN_CHECK_INTERVAL <= settings.CHECK_INTERVAL <= settings.MAX_CHECK_INTERVAL
+    ):
+        errors.append(
+            checks.Error(
+                f"{PREFIX}CHECK_INTERVAL must lie between MIN_CHECK_INTERVAL "
+                "and MAX_CHECK_INTERVAL.",
+                id="capomastro_changes.E003",
+            )
+        )
+    errors += _check_schemes()
+    if not isinstance(settings.JENKINS_VIEWS, bool):
+        errors.append(
+            checks.Error(
+                f"{PREFIX}JENKINS_VIEWS must be True or False, not {settings.JENKINS_VIEWS!r}.",
+                id="capomastro_changes.E006",
+            )
+        )
+    return errors
+
+
+def _check_numbers() -> list[checks.CheckMessage]:
     errors = []
     for name in _POSITIVE_NUMBERS:
         value = getattr(settings, name)
@@ -52,35 +75,22 @@ def check_settings(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
                 id="capomastro_changes.E002",
             )
         )
-    if not errors and not (
-        settings.MIN_CHECK_INTERVAL <= settings.CHECK_INTERVAL <= settings.MAX_CHECK_INTERVAL
-    ):
-        errors.append(
-            checks.Error(
-                f"{PREFIX}CHECK_INTERVAL must lie between MIN_CHECK_INTERVAL "
-                "and MAX_CHECK_INTERVAL.",
-                id="capomastro_changes.E003",
-            )
-        )
+    return errors
+
+
+def _check_schemes() -> list[checks.CheckMessage]:
     schemes = settings.ALLOWED_SCHEMES
     unknown = sorted(set(schemes) - _KNOWN_SCHEMES) if isinstance(schemes, list | tuple) else None
     if unknown is None or unknown or not schemes:
-        errors.append(
+        return [
             checks.Error(
                 f"{PREFIX}ALLOWED_SCHEMES must be a non-empty list of URL schemes a reader "
                 "can speak" + (f"; unknown: {', '.join(unknown)}." if unknown else "."),
                 hint=f"Known schemes: {', '.join(sorted(_KNOWN_SCHEMES))}.",
                 id="capomastro_changes.E004",
             )
-        )
-    if not isinstance(settings.JENKINS_VIEWS, bool):
-        errors.append(
-            checks.Error(
-                f"{PREFIX}JENKINS_VIEWS must be True or False, not {settings.JENKINS_VIEWS!r}.",
-                id="capomastro_changes.E006",
-            )
-        )
-    return errors
+        ]
+    return []
 
 
 @checks.register()

@@ -79,11 +79,11 @@ def read_tip(
             branch there, PolicyError when the URL was refused).
     """
     location = urls.check("bzr", url, branch, allowed_schemes)
-    target = location.path if location.scheme == "file" else location.url
-    if branch:
-        target = target.rstrip("/") + "/" + branch
-    budget = Budget(location.display, timeout)
     local = location.scheme == "file"
+    target = location.path if local else location.url
+    if branch:
+        target = f"{target.rstrip('/')}/{branch}"
+    budget = Budget(location.display, timeout)
     try:
         with contextlib.nullcontext() if local else Deadline(budget):
             revno, revision_id, ancestry = _read(target, location.scheme, tuple(last))
@@ -91,10 +91,8 @@ def read_tip(
         raise
     except _BREEZY_ERRORS as exc:
         raise _explain(exc, budget) from None
-    revision = Revision(revision_id.decode("utf-8"), revno)
-    return Reading(
-        revision, location.display if branch == "" else f"{location.display}/{branch}", ancestry
-    )
+    shown = f"{location.display}/{branch}" if branch else location.display
+    return Reading(Revision(revision_id.decode("utf-8"), revno), shown, ancestry)
 
 
 # What a read can fail with: breezy's errors (a missing branch among them),
