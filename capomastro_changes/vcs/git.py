@@ -17,6 +17,7 @@ from collections.abc import Iterable
 import urllib3
 from dulwich.errors import GitProtocolError, NotGitRepository
 from dulwich.graph import can_fast_forward
+from dulwich.object_store import peel_sha
 from dulwich.repo import Repo
 
 from capomastro_changes.revisions import Reading, Revision
@@ -125,7 +126,7 @@ def _read_local(location: urls.Location, branch: str, last: tuple[str, ...]) -> 
     with repo:
         for name in _candidates(branch):
             try:
-                commit = repo.object_store.peel(repo.refs[name])[1].id
+                commit = peel_sha(repo.object_store, repo.refs[name])[1].id
             except KeyError:
                 continue
             ancestry = tuple((old, _descends(repo, old, commit)) for old in last)
