@@ -49,6 +49,8 @@ def settle_from_jenkins(request: RebuildRequest) -> int:
             if not accepted(request, found.queue_id):
                 return 1  # it had lost its lock: what Jenkins took was withdrawn
             log.warning("reaper found request #%s in Jenkins after all; adopted", request.pk)
+        elif found.queue_id:  # look there first next time
+            RebuildRequest.objects.filter(pk=request.pk).update(jenkins_queue_id=found.queue_id)
     if isinstance(found, QueueItem):
         if found.cancelled:
             return give_up(request, f"queue item {found.queue_id} was cancelled in Jenkins")
