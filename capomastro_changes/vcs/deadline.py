@@ -8,8 +8,8 @@ transports are opened deep inside those libraries, so they are caught where
 every socket passes: ``socket.connect``, which Python reports as an audit
 event (PEP 578). While a :class:`Deadline` is active in the current context,
 a socket connecting in it gets the time left as its timeout, and once the
-deadline passes a timer shuts every such socket down, so that a blocked
-receive returns at once and the read fails. A connect after the deadline is
+deadline passes a watchdog thread shuts every such socket down, so that a
+blocked receive returns at once and the read fails. A connect after the deadline is
 refused (a TimeoutError, which the libraries clean up after like any other).
 
 The hook is added once, when this module is first imported, and does nothing
@@ -21,6 +21,9 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import heapq
+import itertools
+import os
 import socket
 import sys
 import threading
@@ -48,20 +51,15 @@ class Deadline:
         self._lock = threading.Lock()
         self._watched: list[socket.socket] = []
         self._closed = False
-        self._timer = threading.Timer(budget.remaining(), self._expire)
-        self._timer.daemon = True
         self._token: Token | None = None
 
     def __enter__(self) -> Deadline:
-        self._timer.start()
         self._token = _ACTIVE.set(self)
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         _ACTIVE.reset(self._token)
-        self._timer.cancel()
-        self._timer.join()  # after this no shutdown can race the closes below
-        with self._lock:
+        with self._lock:  # the watchdog shuts down only what is still open
             self._closed = True
             watched, self._watched = self._watched, []
         for copy in watched:
@@ -89,16 +87,55 @@ class Deadline:
         sock.settimeout(left if current is None else min(current, left))
         copy = socket.fromfd(sock.fileno(), sock.family, sock.type, sock.proto)
         with self._lock:
-            if not self._closed:
-                self._watched.append(copy)
+            if self._closed:
+                copy.close()
                 return
-        copy.close()
+            self._watched.append(copy)
+            first = len(self._watched) == 1
+        if first:
+            _WATCHDOG.add(self._budget.deadline, self)
 
-    def _expire(self) -> None:
+    def expire(self) -> None:
+        """Shut down every socket of the read (the watchdog calls it at the deadline)."""
         with self._lock:
             for copy in self._watched:
                 with contextlib.suppress(OSError):  # not connected (yet, or any more)
                     copy.shutdown(socket.SHUT_RDWR)
+
+
+class _Watchdog:
+    """One thread per process that expires the deadlines that are due, in order.
+
+    One thread for all reads, started on first use, so a read pays a heap push
+    rather than a thread of its own. A forked child (a Celery prefork worker)
+    starts its own: threads do not survive a fork.
+    """
+
+    def __init__(self) -> None:
+        self._wake = threading.Condition()
+        self._due: list[tuple[float, int, Deadline]] = []
+        self._order = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def add(self, when: float, deadline: Deadline) -> None:
+        """Have ``deadline`` expired at monotonic time ``when`` (a no-op if it ended by then)."""
+        with self._wake:
+            heapq.heappush(self._due, (when, next(self._order), deadline))
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="capomastro-changes-deadlines", daemon=True
+                )
+                self._thread.start()
+            elif self._due[0][2] is deadline:  # due before what the thread waits for
+                self._wake.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                while not self._due or self._due[0][0] > time.monotonic():
+                    self._wake.wait(self._due[0][0] - time.monotonic() if self._due else None)
+                deadline = heapq.heappop(self._due)[2]
+            deadline.expire()
 
 
 def _on_audit(event: str, args: tuple) -> None:
@@ -109,4 +146,6 @@ def _on_audit(event: str, args: tuple) -> None:
             deadline.watch(args[0])
 
 
+_WATCHDOG = _Watchdog()
+os.register_at_fork(after_in_child=_WATCHDOG.__init__)
 sys.addaudithook(_on_audit)

@@ -7,7 +7,9 @@ call, every receive) ends the wait in time.
 
 from __future__ import annotations
 
+import multiprocessing
 import struct
+import sys
 import time
 
 import pytest
@@ -74,3 +76,24 @@ def test_a_smart_http_answer_cut_short_is_a_clear_error(trickler):
     with pytest.raises(ReadError, match="broke off before the answer was complete") as caught:
         read_git(f"http://127.0.0.1:{port}/repo.git")
     assert not isinstance(caught.value, ReadTimeout)
+
+
+def _timed_read_in_child(url: str) -> None:
+    started = time.monotonic()
+    try:
+        read_git(url)
+    except ReadTimeout:
+        sys.exit(0 if time.monotonic() - started < TIMEOUT + SLACK else 2)
+    sys.exit(1)
+
+
+def test_a_forked_worker_keeps_the_deadline(trickler):
+    """Celery's prefork workers are forked: the deadline's watchdog must work in each child."""
+    port = trickler(http_head(GIT_ADVERTISEMENT), interval=0.1)
+    url = f"http://127.0.0.1:{port}/repo.git"
+    with pytest.raises(ReadTimeout):
+        read_git(url)  # the watchdog now runs in this process; a fork does not copy it
+    child = multiprocessing.get_context("fork").Process(target=_timed_read_in_child, args=(url,))
+    child.start()
+    child.join(TIMEOUT * 10)
+    assert child.exitcode == 0
