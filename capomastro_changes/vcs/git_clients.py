@@ -182,6 +182,7 @@ class PolicedRequests:
             if not target:
                 response.url = url  # where dulwich takes the next request's base from
                 return response
+            response.close()  # not drained: a redirect's body could be endless
             response.release_conn()
             if response.status == 303:
                 method, kwargs = "GET", {k: v for k, v in kwargs.items() if k != "body"}
