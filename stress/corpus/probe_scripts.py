@@ -1,5 +1,6 @@
 """Probe scripts that misbehave: missing, not executable, failing, garbage, silent,
-too talkative, stuck, or placed outside the job type's branch.
+too talkative, stuck, or placed outside the job type's branch; and paths out of
+the branch that the admin refuses when the job type is saved.
 
 Each runs through a real check of a source whose job type probes with a script
 (``checking.check_source``): the error is in the check history, the stored
@@ -11,12 +12,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from django.core.exceptions import ValidationError
 from django.test import override_settings
 
 from capomastro_changes import checking
 from capomastro_changes.models import Dependency, Job, JobType, Source, SourceState
 from capomastro_changes.testing.factories import make_server
-from stress.corpus.case import Case, mark
+from stress.corpus.case import Case, mark, validation_text
 
 SEEDED = "1" * 40
 
@@ -92,4 +94,28 @@ def cases(root: Path) -> list[Case]:
         Case("probe", name, (lambda s=s: check_with_script(branch, s)), f"error: .*{e}")
         for name, s, e in more
     ]
+    saved = [
+        ("saved with ..", "../outside-probe", "may not contain '..'"),
+        ("saved absolute", str(root / "outside-probe"), "must be relative"),
+        ("saved as an option", "-probe", "may not start with '-'"),
+        ("saved with a newline", "probe\nfake", "control characters"),
+    ]
+    made += [
+        Case("probe", name, (lambda s=s: save_jobtype(branch, s)), f"probe_script: .*{e}")
+        for name, s, e in saved
+    ]
     return made
+
+
+def save_jobtype(branch: Path, script: str) -> str:
+    """What the admin says to a job type whose probe script path leaves its branch."""
+    jobtype = JobType(
+        name=f"saved-{JobType.objects.count()}", config_xml="<project/>",
+        bygmester_branch=str(branch), probe_runner=JobType.PROBE_SCRIPT, probe_script=script,
+    )  # fmt: skip
+    try:
+        jobtype.full_clean()
+    except ValidationError as exc:
+        return validation_text(exc)
+    jobtype.save()
+    return "saved"
