@@ -19,13 +19,15 @@ from capomastro_changes.acceptance import accepted, roll_back
 from capomastro_changes.build_events import IN_FLIGHT, keep_lock, record_event, settle
 from capomastro_changes.jenkins_client import BuildInfo, JenkinsNotFound, QueueItem
 from capomastro_changes.jenkins_servers import client_for
-from capomastro_changes.models import RebuildRequest
-from capomastro_changes.notifications import FINALIZED, STARTED, BuildEvent
+from capomastro_changes.models import ProjectBuild, RebuildRequest
+from capomastro_changes.notifications import COMPLETED, FINALIZED, QUEUED, STARTED, BuildEvent
 from capomastro_changes.rebuilds import let_go, move
 
 log = logging.getLogger(__name__)
 # Builds of the job read, newest first, when looking for a request's build.
 SEARCH_DEPTH = 20
+# Phases of a project build still waiting to hear how its build ended.
+UNFINISHED = (QUEUED, STARTED, COMPLETED)
 
 
 def settle_from_jenkins(request: RebuildRequest) -> int:
@@ -125,6 +127,10 @@ def give_up(request: RebuildRequest, why: str) -> int:
         return 0
     if taken:
         roll_back(request)
+    # Its project builds will never hear of a build: they end, visibly, as not built.
+    ProjectBuild.objects.filter(rebuild_request=request, phase__in=UNFINISHED).update(
+        status="NOT_BUILT", phase=FINALIZED, ended_at=timezone.now()
+    )
     log.warning("reaper settled request #%s of %s: %s", request.pk, request.dependency, why)
     let_go(request)
     return 1

@@ -11,7 +11,14 @@ from capomastro_changes import triggering
 from capomastro_changes.conf import settings
 from capomastro_changes.jenkins_client import JenkinsNotFound
 from capomastro_changes.jenkins_servers import client_for
-from capomastro_changes.models import Dependency, Job, RebuildRequest
+from capomastro_changes.models import (
+    Dependency,
+    Job,
+    Project,
+    ProjectBuild,
+    ProjectDependency,
+    RebuildRequest,
+)
 from capomastro_changes.reaper import reap
 from capomastro_changes.rebuilds import request_rebuild
 from capomastro_changes.redis_connection import coordination
@@ -70,6 +77,8 @@ def test_a_restart_that_lost_a_waiting_build_is_given_up_and_the_change_comes_ba
 ):
     with JenkinsStandIn(quiet_period=60) as jenkins:
         dep = dependency(standin_server(jenkins), last_built_revision="rev-0")
+        project = Project.objects.create(name="desktop")
+        ProjectDependency.objects.create(project=project, dependency=dep)
         request = request_rebuild(dep, "rev-1", "change", previous_revision="rev-0")
         wait_until(lambda: state_of(request) == "queued", timeout=20)
         assert Dependency.objects.get(pk=dep.pk).last_built_revision == "rev-1"  # accepted
@@ -80,6 +89,9 @@ def test_a_restart_that_lost_a_waiting_build_is_given_up_and_the_change_comes_ba
         assert request.state == "error" and "no longer knows" in request.detail
         assert Dependency.objects.get(pk=dep.pk).last_built_revision == "rev-0"  # found again
         assert coordination()[0].inspect(dep.pk).holder is None
+        ended = ProjectBuild.objects.get(rebuild_request=request)
+        assert (ended.status, ended.phase) == ("NOT_BUILT", "FINALIZED")  # not left hanging
+        assert ended.ended_at is not None
         jenkins.queue.quiet_period = 0
         again = request_rebuild(dep, "rev-1", "change", previous_revision="rev-0")
         wait_until(lambda: state_of(again) == "succeeded", timeout=30)
