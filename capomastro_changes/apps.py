@@ -1,4 +1,4 @@
-"""Django app configuration: wires system checks and signals at start-up."""
+"""Django app configuration: wires system checks, signals and SQLite's real limits at start-up."""
 
 from django.apps import AppConfig
 
@@ -9,4 +9,5 @@ class CapomastroChangesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from capomastro_changes import checks, signals  # noqa: F401  (registers checks and signals)
+        # Importing them registers the checks and the signal receivers.
+        from capomastro_changes import checks, signals, sqlite_params  # noqa: F401
