@@ -12,6 +12,7 @@ import logging
 from datetime import datetime
 
 from django.db import transaction
+from django.db.models import Case, DateTimeField, Value, When
 from django.utils import timezone
 
 from capomastro_changes import history, metrics, scheduling
@@ -34,9 +35,10 @@ def check_source(source_id: int) -> CheckRecord | None:
     """
     from capomastro_changes import jenkins_checking
     from capomastro_changes.models import JobType
-    from capomastro_changes.source_probes import job_for, probe_source
+    from capomastro_changes.source_probes import dependencies_of, probe_source, probing_job
 
-    job = job_for(source_id)  # looked up once: it decides the probe and where it runs
+    dependencies = dependencies_of(source_id)  # read once: the probe, the history, who is behind
+    job = probing_job(dependencies)
     runner = job.jobtype.probe_runner if job else None
     jenkins_job = job if runner == JobType.PROBE_JENKINS else None
     check_locks = jenkins_checking.check_locks() if jenkins_job else coordination()[1]
@@ -52,17 +54,25 @@ def check_source(source_id: int) -> CheckRecord | None:
             record = jenkins_checking.start_check(state, jenkins_job, token, started)
             handed_over = record is None
             return record
-        answer, probe_name = probe_source(state.source, job.jobtype if job else None)
-        return conclude(state, answer, probe_name, started)
+        answer, probe_name = probe_source(state.source, job.jobtype if job else None, dependencies)
+        return conclude(state, answer, probe_name, started, dependencies)
     finally:
         if not handed_over:
             check_locks.release(source_id, token)
 
 
 def conclude(
-    state: SourceState, answer: ProbeAnswer, probe_name: str, started: datetime
+    state: SourceState,
+    answer: ProbeAnswer,
+    probe_name: str,
+    started: datetime,
+    dependencies: list[Dependency] | None = None,
 ) -> CheckRecord:
-    """Record what a probe answered, schedule the next check, request what is behind."""
+    """Record what a probe answered, schedule the next check, request what is behind.
+
+    ``dependencies`` are the source's as read before the probe, when the caller
+    has them: if none of them is behind, no request is looked for.
+    """
     from capomastro_changes.compare import decide
 
     decision = decide(StoredState(state.last_revision or None, state.last_revno), answer)
@@ -84,7 +94,7 @@ def conclude(
             Dependency.objects.filter(source_id=state.pk, last_built_revision="").update(
                 last_built_revision=answer.revision.id, last_built_revno=answer.revision.revno
             )
-        elif answer.ok:
+        elif answer.ok and any_behind(dependencies, answer.revision.id):
             request_behind(state, decision, answer)
     log_outcome(state, decision)
     metrics.record_check(state.source.vcs, decision.outcome.value, answer.seconds)
@@ -130,16 +140,26 @@ def update_state(
     state.next_check_at = scheduling.next_check_at(
         now, state.pk, interval, failures=state.consecutive_failures
     )
-    if made_due_during_check(state.pk, started, now):
-        state.next_check_at = now  # a push came in while we probed: look exactly once more
-    state.save(update_fields=STATE_FIELDS)
+    fields = {name: getattr(state, name) for name in STATE_FIELDS}
+    # A push or "check now" that made the source due while we probed is kept:
+    # the source is looked at exactly once more. Decided in the UPDATE itself.
+    fields["next_check_at"] = Case(
+        When(next_check_at__range=(started, now), then=Value(now)),
+        default=Value(state.next_check_at),
+        output_field=DateTimeField(),
+    )
+    SourceState.objects.filter(pk=state.pk).update(**fields)
 
 
-def made_due_during_check(source_id: int, started: datetime, now: datetime) -> bool:
-    """True when a push or "check now" made the source due after this check began."""
-    current = SourceState.objects.filter(pk=source_id).values_list("next_check_at", flat=True)
-    when = current.first()
-    return when is not None and started <= when <= now
+def any_behind(dependencies: list[Dependency] | None, revision: str) -> bool:
+    """Whether an enabled dependency may not have built ``revision`` (True when unknown).
+
+    A dependency read as up to date before the probe and rolled back since is
+    found behind by the next check.
+    """
+    if dependencies is None:
+        return True
+    return any(d.changes_enabled and d.last_built_revision != revision for d in dependencies)
 
 
 def request_behind(state: SourceState, decision: Decision, answer: ProbeAnswer) -> None:

@@ -20,28 +20,44 @@ def source_ref(source: Source) -> SourceRef:
     return SourceRef(source.vcs, source.url, source.branch)
 
 
-def known_revisions(source: Source) -> tuple[Revision, ...]:
+def dependencies_of(source: Source | int) -> list[Dependency]:
+    """Every dependency on the source, highest priority first, with its job: one query.
+
+    A check reads them once and answers from them which probe speaks for the
+    source, what has been built, and whether any dependency is behind.
+    """
+    return list(
+        Dependency.objects.filter(source=source)
+        .select_related("job__jobtype", "job__server")
+        .order_by("-priority", "pk")
+    )
+
+
+def known_revisions(
+    source: Source, dependencies: list[Dependency] | None = None
+) -> tuple[Revision, ...]:
     """The stored revision and what its dependencies last built: the history to judge."""
     state = source.state
     revisions = [Revision(state.last_revision, state.last_revno)] if state.last_revision else []
-    built = Dependency.objects.filter(source=source).exclude(last_built_revision="")
-    for revision, revno in built.values_list("last_built_revision", "last_built_revno"):
-        revisions.append(Revision(revision, revno))
+    if dependencies is None:
+        dependencies = list(Dependency.objects.filter(source=source))
+    for dep in dependencies:
+        if dep.last_built_revision:
+            revisions.append(Revision(dep.last_built_revision, dep.last_built_revno))
     return tuple(dict.fromkeys(revisions))
 
 
-def job_for(source: Source | int) -> Job | None:
+def probing_job(dependencies: list[Dependency]) -> Job | None:
     """The job whose job type's probe speaks for the source: its first enabled dependency's.
 
     Its server is where a probe through Jenkins runs.
     """
-    dep = (
-        Dependency.objects.filter(source=source, changes_enabled=True)
-        .select_related("job__jobtype", "job__server")
-        .order_by("-priority", "pk")
-        .first()
-    )
-    return dep.job if dep else None
+    return next((dep.job for dep in dependencies if dep.changes_enabled), None)
+
+
+def job_for(source: Source | int) -> Job | None:
+    """:func:`probing_job` of the source, read from the database."""
+    return probing_job(dependencies_of(source))
 
 
 def jobtype_for(source: Source) -> JobType | None:
@@ -61,15 +77,18 @@ def jenkins_job_for(source: Source | int) -> Job | None:
 _LOOK_UP = object()
 
 
-def probe_source(source: Source, jobtype=_LOOK_UP) -> tuple[ProbeAnswer, str]:
+def probe_source(
+    source: Source, jobtype=_LOOK_UP, dependencies: list[Dependency] | None = None
+) -> tuple[ProbeAnswer, str]:
     """Run the source's probe once; the answer and a name for the check history.
 
-    ``jobtype`` is the one whose probe speaks for the source, when the caller
-    has already looked it up (None: in-process).
+    ``jobtype`` is the one whose probe speaks for the source, and
+    ``dependencies`` the source's, when the caller has already read them
+    (jobtype None: in-process).
     """
     if jobtype is _LOOK_UP:
         jobtype = jobtype_for(source)
-    ref, last = source_ref(source), known_revisions(source)
+    ref, last = source_ref(source), known_revisions(source, dependencies)
     if jobtype and jobtype.probe_runner == JobType.PROBE_SCRIPT:
         probe = ScriptProbe(jobtype.bygmester_branch, jobtype.probe_script)
         return run_guarded(probe, ref, last), f"script {jobtype.probe_script} of {jobtype.name}"
