@@ -29,12 +29,12 @@ from capomastro_changes.models import (
     ProjectDependency,
     RebuildRequest,
 )
+from capomastro_changes.models.requests import IN_FLIGHT
 from capomastro_changes.notifications import COMPLETED, FINALIZED, STARTED, BuildEvent
 from capomastro_changes.rebuilds import let_go, move
 from capomastro_changes.redis_connection import coordination
 
 log = logging.getLogger(__name__)
-IN_FLIGHT = ("triggering", "queued", "building")
 
 
 class UnknownJob(LookupError):

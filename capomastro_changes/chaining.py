@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import logging
 
-from capomastro_changes.conf import settings
 from capomastro_changes.models import ChainLink, Dependency, RebuildRequest
-from capomastro_changes.models.requests import ACTIVE_STATES
+from capomastro_changes.models.requests import ACTIVE_STATES, IN_FLIGHT
 from capomastro_changes.planning import CycleError, downstream_order
 from capomastro_changes.rebuilds import current_revision, request_rebuild
-from capomastro_changes.redis_connection import get_redis
 from capomastro_changes.request_states import move
 
 log = logging.getLogger(__name__)
@@ -71,34 +69,31 @@ def request_after(dep: Dependency, upstream: RebuildRequest) -> str:
         return "" if made else f"{dep} was not asked for (a request at its revision is active)"
     if active.state in ("pending", "waiting"):
         return f"{dep} is built by request #{active.pk}, not started yet"
-    remember(active.pk, upstream.pk)
+    if not remember(active.pk, upstream.pk):  # it ended between the two looks: ask now
+        made = request_rebuild(dep, revision, "upstream", upstream=upstream,
+                               previous_revision=dep.last_built_revision)  # fmt: skip
+        return "" if made else f"{dep} was not asked for (a request at its revision is active)"
     log.info("%s is in flight (request #%s): built again after it", dep, active.pk)
     return f"{dep} was in flight (request #{active.pk}); it is built again when that ends"
 
 
-def _key(request_id: int) -> str:
-    return f"{settings.REDIS_PREFIX}chain-after:{request_id}"
+def remember(request_id: int, upstream_id: int) -> bool:
+    """Note on a request still in flight that its dependency builds again after it.
 
-
-def remember(request_id: int, upstream_id: int) -> None:
-    """Note that the dependency of ``request_id`` must build again after it ends."""
-    key = _key(request_id)
-    ttl = int(2 * float(settings.BUILD_LOCK_TTL)) + 1
-    get_redis().pipeline(transaction=True).sadd(key, upstream_id).expire(key, ttl).execute()
+    Kept in the database beside the request, so neither a restarted Redis nor a
+    restarted worker loses it. False when the request has already ended.
+    """
+    in_flight = RebuildRequest.objects.filter(pk=request_id, state__in=IN_FLIGHT)
+    return in_flight.update(again_for_id=upstream_id) == 1
 
 
 def follow_up(request: RebuildRequest) -> RebuildRequest | None:
     """The request ended: rebuild its dependency for an upstream that finished meanwhile."""
-    key = _key(request.pk)
-    members, _ = get_redis().pipeline(transaction=True).smembers(key).delete(key).execute()
-    if not members:
-        return None
-    upstream = (
-        RebuildRequest.objects.select_related("dependency")
-        .filter(pk__in=[int(m) for m in members])
-        .order_by("-pk")
-        .first()
-    )
+    noted = RebuildRequest.objects.filter(pk=request.pk, again_for__isnull=False)
+    upstream_id = noted.values_list("again_for_id", flat=True).first()
+    if upstream_id is None or not noted.update(again_for=None):
+        return None  # nothing noted, or another delivery of the ending took it
+    upstream = RebuildRequest.objects.select_related("dependency").filter(pk=upstream_id).first()
     if upstream is None:
         return None
     dep = Dependency.objects.select_related("source__state").get(pk=request.dependency_id)

@@ -23,12 +23,12 @@ from capomastro_changes.models import (
     RebuildRequest,
     SourceState,
 )
+from capomastro_changes.models.requests import IN_FLIGHT
 from capomastro_changes.redaction import redact_text
 from capomastro_changes.redis_connection import coordination
 from capomastro_changes.source_identity import redact_url
 
 log = logging.getLogger(__name__)
-IN_FLIGHT = ("triggering", "queued", "building")
 WAITING = ("pending", "waiting")
 MAX_PROJECT_BUILDS = 50
 

@@ -81,7 +81,7 @@ class RebuildRequestAdmin(ReadOnlyAdmin):
         "number", "dependency", "rev", "previous_revision", "reason", "state_badge",
         "detail_text", "waiting_for", "requested_by", "priority", "lock", "fence",
         "jenkins_queue_id", "build_link", "superseded", "superseded_others",
-        "upstream_request", "created", "updated_at", "project_builds_list",
+        "upstream_request", "again_for", "created", "updated_at", "project_builds_list",
     )  # fmt: skip
     readonly_fields = fields
 

@@ -8,6 +8,8 @@ from django.db.models import Q
 from capomastro_changes.models.capomastro import Build, Dependency
 
 ACTIVE_STATES = ("pending", "waiting", "triggering", "queued", "building")
+# Active and handed to Jenkins (or about to be): a build may exist for them.
+IN_FLIGHT = ("triggering", "queued", "building")
 FINAL_STATES = (
     "succeeded",
     "failed",
@@ -62,6 +64,15 @@ class RebuildRequest(models.Model):
         blank=True,
         related_name="downstream_requests",
         help_text="The upstream rebuild whose success started this one (chain builds).",
+    )
+    again_for = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="An upstream rebuild that succeeded while this one was in flight: "
+        "the dependency is built again for it when this one ends.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -130,9 +130,12 @@ def test_an_upstream_rebuilt_while_its_downstream_builds_rebuilds_the_downstream
     upstream = request_rebuild(compiler, "c-2", "change")
     wait_until(lambda: settled(upstream, ("succeeded",)) and "chain:" in upstream.detail, 20)
     assert "libc was in flight" in upstream.detail  # the same revision is active: said so
+    building.refresh_from_db()  # still building (3 s): the note is kept in the database
+    assert (building.state, building.again_for_id) == ("building", upstream.pk)
     wait_until(lambda: RebuildRequest.objects.filter(dependency=libc, state="succeeded")
                .count() == 2, timeout=40)  # fmt: skip
     again = RebuildRequest.objects.filter(dependency=libc).exclude(pk=building.pk).get()
+    assert RebuildRequest.objects.get(pk=building.pk).again_for_id is None  # taken, once
     assert (again.reason, again.upstream_request_id, again.revision) == (
         "upstream", upstream.pk, "libc-1")  # fmt: skip
     libc_runs = [r for r in jenkins.build_log() if r.job == "libc"]
