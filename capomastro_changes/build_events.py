@@ -104,7 +104,13 @@ def advance(request: RebuildRequest, build: Build, phase: str, status: str | Non
 
 
 def link(request: RebuildRequest, build: Build) -> None:
-    """The build is the request's: on the request, with its fence, in its project builds."""
+    """The build is the request's: on the request, with its fence, in its project builds.
+
+    Done once, on the first event that finds the request without its build:
+    later events of the same build (STARTED, then FINALIZED) find it linked.
+    """
+    if request.build_id == build.pk and build.fence == request.fence:
+        return
     RebuildRequest.objects.filter(pk=request.pk, build__isnull=True).update(build=build)
     Build.objects.filter(pk=build.pk).update(fence=request.fence, revno=request.revno)
     ProjectBuildDependency.objects.filter(

@@ -29,23 +29,31 @@ class NumberClash(Exception):
 def store_build(job: Job, event: BuildEvent) -> tuple[Build, bool]:
     """Create or update the build; False when the event is older than what we know."""
     parameters = dict(event.parameters)
+    first_sight = {
+        "phase": event.phase,
+        "status": event.status or "",
+        "url": event.full_url or "",
+        "parameters": parameters,
+        "revision": parameters.get("REVISION", ""),
+    }
     with transaction.atomic():
         build, created = Build.objects.select_for_update().get_or_create(
-            job=job, number=event.number, defaults={"phase": event.phase}
+            job=job, number=event.number, defaults=first_sight
         )
         if not created and another_build(build, event):
             move_aside(build)
-            build, created = Build.objects.create(job=job, number=event.number), True
+            build, created = Build.objects.create(job=job, number=event.number, **first_sight), True
         if not created and PHASE_ORDER[event.phase] < PHASE_ORDER.get(build.phase, 0):
             return build, False
         if not created and event.phase == build.phase and event.phase == FINALIZED:
             return build, False  # a replay of the last phase
-        build.phase = event.phase
-        build.status = event.status or build.status
-        build.url = event.full_url or build.url
-        build.parameters = parameters or build.parameters
-        build.revision = parameters.get("REVISION", build.revision)
-        build.save()
+        if not created:
+            build.phase = event.phase
+            build.status = event.status or build.status
+            build.url = event.full_url or build.url
+            build.parameters = parameters or build.parameters
+            build.revision = parameters.get("REVISION", build.revision)
+            build.save()
         Artifact.objects.bulk_create(
             [Artifact(build=build, filename=a.path, url=a.url or "") for a in event.artifacts],
             ignore_conflicts=True,

@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 
 def request_downstreams(request: RebuildRequest) -> None:
     """Rebuild the dependencies chained after this one, each after all its upstreams."""
+    if not ChainLink.objects.filter(upstream_id=request.dependency_id).exists():
+        return  # nothing is chained after it (most dependencies): no need to read the chains
     links = list(ChainLink.objects.values_list("upstream_id", "dependency_id"))
     downstreams: dict[int, list[int]] = {}
     upstreams: dict[int, set[int]] = {}
