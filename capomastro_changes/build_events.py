@@ -135,13 +135,13 @@ def settle(request: RebuildRequest, build: Build, status: str) -> None:
     if newer is not None:
         settle_stale(request, build, status, newer)
         return
-    link(request, build)
     detail = f"{build}: {status}"
     chained = ChainLink.objects.filter(upstream_id=request.dependency_id)
     if not succeeded and chained.exists():
         names = ", ".join(sorted(chained.values_list("dependency__name", flat=True)))
         detail += f"; chain stopped here ({names} not rebuilt)"
-    with transaction.atomic():
+    with transaction.atomic():  # one commit: linked and settled together, or neither
+        link(request, build)
         if not move(request.pk, IN_FLIGHT, state=final, build=build, detail=detail):
             return  # settled before (a replay, or the reaper got there first)
         Dependency.objects.filter(pk=request.dependency_id).update(
