@@ -20,6 +20,9 @@ fallback.
 A remote read has one deadline for all of it, however many calls opening a
 branch takes and however slowly the server sends: every socket breezy opens
 for it is bounded by :class:`~capomastro_changes.vcs.deadline.Deadline`.
+Except over bzr+ssh, where breezy opens no socket but a pair to an ``ssh``
+child, and waits for that child to exit: there the check task's time limit
+is the bound (docs/probes.md says what operators can do).
 """
 
 from __future__ import annotations
