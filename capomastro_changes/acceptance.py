@@ -55,10 +55,11 @@ def accepted(request: RebuildRequest, queue_id: int | None) -> bool:
         raced = RebuildRequest.objects.filter(
             pk=request.pk, state__in=("queued", "building", "succeeded", "failed")
         ).exists()
+        built = Dependency.objects.filter(pk=request.dependency_id)
+        if raced and not moved:  # only if nothing newer was built since it was asked for
+            built = built.filter(last_built_revision=request.previous_revision)
         if moved or raced:
-            Dependency.objects.filter(pk=request.dependency_id).update(
-                last_built_revision=request.revision, last_built_revno=request.revno
-            )
+            built.update(last_built_revision=request.revision, last_built_revno=request.revno)
     if not (moved or raced):
         withdraw(request, queue_id)
         return False

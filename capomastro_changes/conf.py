@@ -80,13 +80,25 @@ class _Settings:
         """The configured Redis URL, or None when the embedded one should be used."""
         return self.REDIS_URL or os.environ.get("REDIS_URL") or None
 
+    def jenkins_time_limit(self, calls: int) -> float:
+        """Seconds a task making up to ``calls`` Jenkins calls may take: each timing out."""
+        budget = calls * float(self.JENKINS_TIMEOUT)
+        return budget + max(MIN_MARGIN, budget / 10)
+
     def trigger_time_limit(self) -> float:
         """Seconds one trigger task may take at worst: every Jenkins call it makes timing out.
 
         The trigger task's hard time limit, so a worker never holds one longer.
         """
-        budget = TRIGGER_JENKINS_CALLS * float(self.JENKINS_TIMEOUT)
-        return budget + max(MIN_MARGIN, budget / 10)
+        return self.jenkins_time_limit(TRIGGER_JENKINS_CALLS)
+
+    def dispatch_stall_after(self) -> float:
+        """Seconds a dispatch claim may stand before the reaper takes it for a dead dispatcher.
+
+        At least TRIGGER_STALL_AFTER, and longer than a dispatch task may run.
+        """
+        limit = self.jenkins_time_limit(DISPATCH_JENKINS_CALLS)
+        return max(float(self.TRIGGER_STALL_AFTER), limit + MIN_MARGIN)
 
     def trigger_stall_after(self) -> float:
         """Seconds without news before the reaper asks Jenkins about a trigger.
@@ -103,6 +115,8 @@ class _Settings:
 # the trigger again with its look-ups; and, for a request that lost its lock
 # meanwhile, the cancel, the read-back and the stop of what Jenkins took.
 TRIGGER_JENKINS_CALLS = 15
+# A dispatch that supersedes: the cancel, its read-back, and the queue item.
+DISPATCH_JENKINS_CALLS = 3
 # Seconds added at least to a computed limit: start-up, the database, Redis.
 MIN_MARGIN = 5.0
 

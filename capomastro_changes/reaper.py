@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from django.db.models import Q
 from django.utils import timezone
 
 from capomastro_changes.conf import settings
@@ -40,7 +41,7 @@ def reap() -> dict[str, int]:
     stalled = RebuildRequest.objects.select_related("dependency__job__server").filter(
         state__in=("triggering", "queued", "building")
     )
-    pending_cutoff = now - timedelta(seconds=settings.TRIGGER_STALL_AFTER)
+    pending_cutoff = now - timedelta(seconds=settings.dispatch_stall_after())
     trigger_cutoff = now - timedelta(seconds=settings.trigger_stall_after())
     build_cutoff = now - timedelta(seconds=settings.REAP_AFTER)
     counts = {"settled": 0, "asked": 0, "claimed": 0, "freed": free_locks_of_ended(now)}
@@ -84,23 +85,25 @@ def redispatch_forgotten(cutoff) -> int:
 
 
 def redispatch_stalled(cutoff) -> int:
-    """Dispatch again the requests left pending since before ``cutoff``; how many.
+    """Dispatch again the requests left pending, or claimed, since before ``cutoff``; how many.
 
     Dispatch is idempotent (it claims the request first), so a dispatch task
     that was only slow finds nothing left to do. A claim older than the cutoff
-    was made by a dispatcher that died: it is cleared first.
+    (on a pending request, or a waiting one being dispatched again) was made
+    by a dispatcher that died: it is cleared first.
     """
+    claimed = Q(state="waiting", lock_token__startswith="claim:")
     stalled = list(
-        RebuildRequest.objects.filter(state="pending", updated_at__lte=cutoff)
+        RebuildRequest.objects.filter(Q(state="pending") | claimed, updated_at__lte=cutoff)
         .order_by("-priority", "created_at", "pk")
         .values_list("pk", "lock_token")[:100]
     )
     for pk, token in stalled:
         if token.startswith("claim:"):
-            RebuildRequest.objects.filter(pk=pk, state="pending", lock_token=token).update(
-                lock_token=""
-            )
-        log.warning("request #%s was never dispatched; dispatching it now", pk)
+            RebuildRequest.objects.filter(
+                pk=pk, state__in=("pending", "waiting"), lock_token=token
+            ).update(lock_token="")
+        log.warning("request #%s was left by its dispatcher; dispatching it now", pk)
         dispatch(pk)
     return len(stalled)
 

@@ -93,6 +93,15 @@ def dispatch(request_id: int, wake: bool = True) -> bool:
     claim = f"claim:{uuid.uuid4().hex}"
     if not move(request_id, ("pending", "waiting"), lock_token="", new_token=claim):
         return True  # already dispatched, or finished: a redelivery has nothing to do
+    try:
+        return dispatch_claimed(request_id, wake)
+    except BaseException:  # Redis away, a time limit: the claim must not outlive the attempt
+        RebuildRequest.objects.filter(pk=request_id, lock_token=claim).update(lock_token="")
+        raise
+
+
+def dispatch_claimed(request_id: int, wake: bool) -> bool:
+    """:func:`dispatch` once the request is claimed: a slot, then the lock or the policy."""
     request = RebuildRequest.objects.select_related("dependency__job__server").get(pk=request_id)
     server = request.dependency.job.server
     cap = cap_for(server)
@@ -128,6 +137,14 @@ def take_lock(request: RebuildRequest, wake: bool) -> None:
     if result.status is AcquireStatus.ACQUIRED:
         supersede_older(request)
         start(request, result.grant)
+        return
+    if result.holder and result.holder.request == str(request.pk):
+        # Handed the lock while it waited, and not started yet (or its hand-over
+        # died): it starts with what it holds. A second start of it is harmless.
+        holder = result.holder
+        start(
+            request, Grant(str(request.dependency_id), holder.request, holder.token, holder.fence)
+        )
         return
     if policy is BusyPolicy.SUPERSEDE:
         from capomastro_changes.superseding import supersede
@@ -167,7 +184,11 @@ def start(request: RebuildRequest, grant: Grant) -> None:
         fence=grant.fence,
         detail="",
     )
-    if not claimed:  # superseded meanwhile: what it was given goes back
+    if not claimed:
+        started = RebuildRequest.objects.filter(pk=request.pk, lock_token=grant.token).exists()
+        if started:  # started already with this very grant (a hand-over and a redispatch)
+            return
+        # superseded meanwhile: what it was given goes back
         release_quietly(request.dependency_id, grant.token)
         give_back_slot(request)
         return

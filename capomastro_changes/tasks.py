@@ -22,7 +22,7 @@ from capomastro_changes import (
     sweep,
     triggering,
 )
-from capomastro_changes.conf import MIN_MARGIN, settings
+from capomastro_changes.conf import DISPATCH_JENKINS_CALLS, settings
 
 
 def limits(hard: float) -> dict[str, float]:
@@ -35,8 +35,7 @@ def limits(hard: float) -> dict[str, float]:
 
 def jenkins_calls(count: int) -> dict[str, float]:
     """Limits for a task that makes up to ``count`` Jenkins calls."""
-    budget = count * float(settings.JENKINS_TIMEOUT)
-    return limits(budget + max(MIN_MARGIN, budget / 10))
+    return limits(settings.jenkins_time_limit(count))
 
 
 @shared_task(name="capomastro_changes.sweep", ignore_result=True, **limits(120))
@@ -70,7 +69,11 @@ def finish_jenkins_probe(
 
 
 # A dispatch may supersede: cancel, read back, then trigger on another task.
-@shared_task(name="capomastro_changes.dispatch_request", ignore_result=True, **jenkins_calls(3))
+@shared_task(
+    name="capomastro_changes.dispatch_request",
+    ignore_result=True,
+    **jenkins_calls(DISPATCH_JENKINS_CALLS),
+)
 def dispatch_request(request_id: int) -> None:
     rebuilds.dispatch(request_id)
 

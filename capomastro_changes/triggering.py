@@ -87,13 +87,14 @@ def trigger(request_id: int) -> None:
     if request is None:
         return
     if not holds_lock(request):
-        move(
+        if move(
             request.pk,
             ("triggering",),
             state="error",
             detail="the dependency's lock expired before Jenkins was asked; not triggered",
-        )
-        metrics.record_build_refused("lock_expired")
+        ):
+            metrics.record_build_refused("lock_expired")
+            let_go(request)  # its slot, and a chain follow-up noted on it
         return
     project_builds = create_project_builds(request)
     job = request.dependency.job

@@ -1,18 +1,21 @@
-"""What the chaos harness found the reaper missing: a request that ended while Redis was
-away keeps its lock there (let go now, not hours later at the TTL); a request whose
-dispatch task was lost stays pending (dispatched again); and a state change must count
-as news, or a request handed its lock after a long wait is reaped as a stalled trigger."""
+"""What the chaos harness and a review found the reaper and the dispatch missing: a
+request that ended while Redis was away keeps its lock there (let go now, not hours later
+at the TTL); a request whose dispatch was lost, or whose dispatcher died holding its
+claim, is dispatched again; a request handed the lock but never started is started; a
+state change must count as news; and a late answer moves nothing back."""
 
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
+from capomastro_changes.acceptance import accepted
 from capomastro_changes.models import RebuildRequest
 from capomastro_changes.reaper import reap
-from capomastro_changes.rebuilds import let_go
+from capomastro_changes.rebuilds import dispatch, let_go
 from capomastro_changes.redis_connection import coordination
 from capomastro_changes.testing.factories import make_dependency
+from capomastro_changes.triggering import trigger
 
 pytestmark = pytest.mark.django_db
 
@@ -112,3 +115,62 @@ def test_a_request_handed_the_lock_after_a_long_wait_is_not_a_stalled_trigger(lo
     assert reap()["asked"] == 0
     waiting.refresh_from_db()
     assert waiting.state == "triggering"
+
+
+def test_a_waiting_request_left_claimed_by_a_dead_dispatcher_is_dispatched_again(locks):
+    """A dispatcher that died between its claim and its answer left a waiting request no
+    dispatch could take: with a cap, it held back every request ranked below it."""
+    dep = make_dependency()
+    request = RebuildRequest.objects.create(
+        dependency=dep, revision="r3", reason="change", state="waiting", waiting_for="capacity"
+    )
+    RebuildRequest.objects.filter(pk=request.pk).update(
+        lock_token="claim:from-a-dispatcher-that-died",
+        updated_at=timezone.now() - timedelta(hours=1),
+    )
+    assert reap()["undispatched"] == 1
+    request.refresh_from_db()
+    assert request.state == "triggering"
+    assert locks.inspect(dep.pk).holder.request == str(request.pk)
+
+
+def test_a_waiting_request_handed_the_lock_but_never_started_is_started_not_discarded(locks):
+    """The lock went to it (the build before it ended) and the hand-over died before it
+    started it: a second dispatch finds it holding the lock, and starts it."""
+    dep = make_dependency(busy_policy="queue")
+    request = RebuildRequest.objects.create(
+        dependency=dep, revision="r4", reason="change", state="waiting", waiting_for="lock"
+    )
+    grant = locks.acquire(dep.pk, request.pk).grant  # what the hand-over left it
+    dispatch(request.pk)
+    request.refresh_from_db()
+    assert (request.state, request.lock_token, request.fence) == (
+        "triggering", grant.token, grant.fence)  # fmt: skip
+    assert locks.inspect(dep.pk).holder.token == grant.token
+
+
+def test_a_trigger_that_finds_its_lock_expired_gives_its_build_slot_back(locks, settings):
+    settings.CAPOMASTRO_CHANGES_MAX_BUILDS_IN_FLIGHT = 1
+    dep = make_dependency()
+    request = RebuildRequest.objects.create(
+        dependency=dep, revision="r5", reason="change", state="triggering", lock_token="gone"
+    )
+    slots = coordination()[2]
+    assert slots.reserve(dep.job.server_id, request.pk, 1)
+    trigger(request.pk)  # its lock expired before the trigger task ran
+    request.refresh_from_db()
+    assert request.state == "error" and "lock expired" in request.detail
+    assert slots.in_use(dep.job.server_id) == 0  # the next request is not held back
+
+
+def test_a_late_answer_for_a_settled_build_moves_no_newer_revision_back(locks):
+    """Its notifications came first and the lock moved on to a newer build, which ended:
+    Jenkins' answer to the old trigger, arriving last, must not undo that."""
+    dep = make_dependency(last_built_revision="r2")  # what the newer build built
+    settled = RebuildRequest.objects.create(
+        dependency=dep, revision="r1", previous_revision="r0", reason="change",
+        state="succeeded",
+    )  # fmt: skip
+    assert accepted(settled, queue_id=7)  # kept: it did build
+    dep.refresh_from_db()
+    assert dep.last_built_revision == "r2"
