@@ -111,8 +111,9 @@ def settle_build(request: RebuildRequest, info: BuildInfo) -> int:
     if info.building:  # still running: it keeps its lock, and we look again later
         return still_waiting(request)
     in_flight = RebuildRequest.objects.filter(pk=request.pk, state__in=IN_FLIGHT)
-    if in_flight.exists():
-        settle(request, build, info.result or "FAILURE")
+    if not in_flight.exists():
+        return 1  # the recorded event settled it
+    settle(request, build, info.result or "FAILURE")
     return 0 if in_flight.exists() else 1
 
 

@@ -116,6 +116,7 @@ def test_supersede_leaves_a_build_alone_when_jenkins_cannot_confirm_the_cancel(
     wait_until(lambda: state_of(second) == "succeeded", timeout=30)
     assert state_of(first) == "succeeded"
     assert built_revisions(jenkins) == ["rev-1", "rev-2"]
+    assert most_at_once(jenkins.build_log()) == 1  # the second waited for the first
 
 
 def test_with_a_cap_of_two_never_more_than_two_build_and_all_are_built_by_priority(
