@@ -1,4 +1,4 @@
-"""The bridge to python-jenkins: it and :mod:`.jenkins_failures` alone import ``jenkins``.
+"""The bridge to python-jenkins: the one module of the app that imports ``jenkins``.
 
 It takes plain values (URL, user, API token, timeout) so it can be used and
 tested without Django, answers with frozen dataclasses, and turns every
@@ -28,7 +28,13 @@ from capomastro_changes.jenkins_errors import (  # re-exported for callers
     JenkinsTimeout,
     JenkinsUnreachable,
 )
-from capomastro_changes.jenkins_failures import CAUGHT, USERINFO, explain
+from capomastro_changes.jenkins_failures import (
+    USERINFO,
+    causes,
+    explain_message,
+    explain_transport,
+    first_line,
+)
 from capomastro_changes.jenkins_values import (  # re-exported for callers
     PARAMETER_NAMES,
     Artifact,
@@ -74,6 +80,30 @@ def split_credentials(url: str) -> tuple[str, str | None, str | None]:
 def job_path(name: str) -> str:
     """The URL path of a job, folders included (``a/b`` is ``job/a/job/b``)."""
     return "job/" + "/job/".join(quote(part, safe="") for part in name.split("/"))
+
+
+CAUGHT = (  # what python-jenkins lets through
+    jenkins.JenkinsException,
+    requests.RequestException,
+    ValueError,
+    KeyError,
+    TypeError,
+)
+
+
+def explain(exc: BaseException) -> tuple[type[JenkinsError], int | None, str]:
+    """Which of our errors ``exc`` is, the HTTP status if any, and a short reason."""
+    for link in causes(exc):
+        if isinstance(link, jenkins.TimeoutException):
+            return JenkinsTimeout, None, "no answer in time"
+        found = explain_transport(link)
+        if found:
+            return found
+    if isinstance(exc, jenkins.NotFoundException):
+        return JenkinsNotFound, 404, "not found"
+    text = first_line(str(exc))
+    found = explain_message(text) if isinstance(exc, jenkins.JenkinsException) else None
+    return found or (JenkinsServerError, None, f"unreadable answer ({type(exc).__name__}: {text})")
 
 
 class JenkinsClient(ViewCalls):
