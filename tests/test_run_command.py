@@ -19,16 +19,21 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.mark.slow
-def test_run_migrates_serves_the_admin_and_says_how_to_log_in(tmp_path):
-    port = free_port()
+def start_run(tmp_path, port: int, *flags: str) -> subprocess.Popen:
+    """``capomastro-changes run`` in ``tmp_path`` as on a fresh machine: nothing configured."""
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     env.pop("DJANGO_SETTINGS_MODULE", None)
     command = Path(sys.executable).parent / "capomastro-changes"
-    proc = subprocess.Popen(
-        [str(command), "run", "--port", str(port), "--no-worker"],
+    return subprocess.Popen(
+        [str(command), "run", "--port", str(port), *flags],
         cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
+
+
+@pytest.mark.slow
+def test_run_migrates_serves_the_admin_and_says_how_to_log_in(tmp_path):
+    port = free_port()
+    proc = start_run(tmp_path, port, "--no-worker")
     try:
         lines = []
         deadline = time.monotonic() + 60
@@ -75,13 +80,7 @@ def processes_mentioning(text: str) -> list[int]:
 @pytest.mark.slow
 def test_run_starts_a_worker_with_beat_and_stops_them_on_the_way_out(tmp_path):
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env.pop("DJANGO_SETTINGS_MODULE", None)
-    command = Path(sys.executable).parent / "capomastro-changes"
-    proc = subprocess.Popen(
-        [str(command), "run", "--port", str(port)],
-        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
+    proc = start_run(tmp_path, port)
     lines: queue.Queue[str] = queue.Queue()
     reader = threading.Thread(target=lambda: [lines.put(x) for x in proc.stdout], daemon=True)
     reader.start()
