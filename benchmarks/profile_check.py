@@ -44,7 +44,7 @@ def run(tmp: Path, count: int, sort: str | None, database: str) -> int:
     from django.conf import settings
     from django.db import connection, reset_queries
 
-    from capomastro_changes.checking import check_source
+    from capomastro_changes.detection.check import check_source
     from capomastro_changes.testing import servers
     from capomastro_changes.testing.factories import make_dependency, make_source
 

@@ -14,10 +14,10 @@ import sys
 from collections.abc import Sequence
 
 from bygmester_hooks.protocol import EXIT_ERROR, EXIT_MISSING, ProbeResult, format_result
-from capomastro_changes.compare import decide
+from capomastro_changes.detection.compare import decide
+from capomastro_changes.redaction import redact_url
 from capomastro_changes.revisions import ProbeAnswer, Reading, SourceRef, StoredState
 from capomastro_changes.vcs import DEFAULT_ALLOWED_SCHEMES, MissingError, ReadError, read
-from capomastro_changes.vcs.urls import redact
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -70,7 +70,7 @@ def _result_line(args: argparse.Namespace, source: SourceRef, reading: Reading) 
     ``descends`` is there only when the reader had the history at hand (a
     local repository): it is what lets a script probe report a rewrite.
     """
-    extra: dict[str, object] = {"vcs": args.vcs, "url": redact(args.url), "branch": args.branch}
+    extra: dict[str, object] = {"vcs": args.vcs, "url": redact_url(args.url), "branch": args.branch}
     descends = dict(reading.ancestry).get(args.last) if args.last else None
     result = ProbeResult(reading.revision.id, reading.revision.revno, descends=descends)
     if args.last:

@@ -1,4 +1,4 @@
-"""Django app configuration: wires system checks, signals and SQLite's real limits at start-up."""
+"""Django app configuration: wires system checks, signals, tasks and SQLite's real limits."""
 
 from django.apps import AppConfig
 
@@ -9,5 +9,7 @@ class CapomastroChangesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Importing them registers the checks and the signal receivers.
-        from capomastro_changes import checks, signals, sqlite_params  # noqa: F401
+        # Importing them registers the checks, the signal receivers and the tasks
+        # (the engine sends tasks by name through capomastro_changes.enqueue).
+        from capomastro_changes import checks, signals, tasks  # noqa: F401
+        from capomastro_changes.models import sqlite_limits  # noqa: F401

@@ -17,14 +17,13 @@ import logging
 import os
 import socket
 
-import redis
 from django.db import DatabaseError
 from django_celery_beat.schedulers import DatabaseScheduler
 
 from capomastro_changes.conf import settings
-from capomastro_changes.leases import Leadership
-from capomastro_changes.locks import LockError
-from capomastro_changes.redis_connection import get_redis
+from capomastro_changes.coordination.connection import get_redis
+from capomastro_changes.coordination.errors import CoordinationError, LockError
+from capomastro_changes.coordination.leases import Leadership
 
 log = logging.getLogger(__name__)
 LEASE_NAME = "beat"
@@ -54,7 +53,7 @@ class GuardedScheduler(DatabaseScheduler):
                 self._lease.renew_leadership(LEASE_NAME, self._holder, self.lease_seconds())
                 return True
             taken = self._lease.acquire_leadership(LEASE_NAME, self._holder, self.lease_seconds())
-        except (LockError, redis.RedisError) as exc:  # lost, or Redis away: never send twice
+        except (LockError, CoordinationError) as exc:  # lost, or Redis away: never send twice
             if self._leader:
                 log.warning("beat %s lost leadership: %s", self._holder, exc)
                 self.step_down()

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete, pre_save
 from django.dispatch import receiver
 
-from capomastro_changes import jenkins_views
+from capomastro_changes.builds import dashboards
 from capomastro_changes.conf import settings
 from capomastro_changes.models import Dependency, Project, ProjectDependency, SourceState
 
@@ -46,7 +46,7 @@ def sync_views_of_new_or_renamed_project(
     previous = getattr(instance, "_previous_name", None)
     renamed = previous is not None and previous != instance.name
     if not raw and settings.JENKINS_VIEWS and (created or renamed):
-        jenkins_views.schedule_sync(instance.pk, old_name=previous if renamed else None)
+        dashboards.schedule_sync(instance.pk, old_name=previous if renamed else None)
 
 
 @receiver(pre_delete, sender=Project)
@@ -54,7 +54,7 @@ def remember_view_servers(sender, instance: Project, **kwargs) -> None:
     """Note where a deleted project's views are, while its dependencies still say."""
     if settings.JENKINS_VIEWS:
         dependency_ids = instance.dependencies.values_list("pk", flat=True)
-        instance._view_server_ids = jenkins_views.server_ids_of(dependency_ids)
+        instance._view_server_ids = dashboards.server_ids_of(dependency_ids)
 
 
 @receiver(post_delete, sender=Project)
@@ -62,7 +62,7 @@ def drop_views_of_deleted_project(sender, instance: Project, **kwargs) -> None:
     """A deleted project's views go with it."""
     server_ids = getattr(instance, "_view_server_ids", None)
     if server_ids and settings.JENKINS_VIEWS:
-        jenkins_views.schedule_sync(instance.pk, old_name=instance.name, server_ids=server_ids)
+        dashboards.schedule_sync(instance.pk, old_name=instance.name, server_ids=server_ids)
 
 
 @receiver(post_save, sender=ProjectDependency)
@@ -70,8 +70,8 @@ def drop_views_of_deleted_project(sender, instance: Project, **kwargs) -> None:
 def sync_views_of_changed_project(sender, instance: ProjectDependency, raw=False, **kwargs) -> None:
     """A dependency joined or left a project: its views list that many jobs more or less."""
     if not raw and settings.JENKINS_VIEWS:
-        server_ids = jenkins_views.server_ids_of([instance.dependency_id])
-        jenkins_views.schedule_sync(instance.project_id, server_ids=server_ids)
+        server_ids = dashboards.server_ids_of([instance.dependency_id])
+        dashboards.schedule_sync(instance.project_id, server_ids=server_ids)
 
 
 @receiver(m2m_changed, sender=ProjectDependency)
@@ -83,6 +83,6 @@ def sync_views_after_add(sender, instance, action, reverse, pk_set, **kwargs) ->
     if action != "post_add" or not pk_set or not settings.JENKINS_VIEWS:
         return
     dependency_ids = [instance.pk] if reverse else sorted(pk_set)
-    server_ids = jenkins_views.server_ids_of(dependency_ids)
+    server_ids = dashboards.server_ids_of(dependency_ids)
     for project_id in sorted(pk_set) if reverse else [instance.pk]:
-        jenkins_views.schedule_sync(project_id, server_ids=server_ids)
+        dashboards.schedule_sync(project_id, server_ids=server_ids)

@@ -1,4 +1,4 @@
-"""Celery tasks: thin entry points into the modules that do the work.
+"""Celery tasks: thin entry points into the modules that do the work; the only tasks module.
 
 Every task is safe to run twice (redelivery, a second beat, a retry): the
 modules behind them check state and locks when the task runs.
@@ -13,16 +13,10 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from capomastro_changes import (
-    checking,
-    jenkins_checking,
-    jenkins_views,
-    reaper,
-    rebuilds,
-    sweep,
-    triggering,
-)
+from capomastro_changes.builds import dashboards, reaper
 from capomastro_changes.conf import DISPATCH_JENKINS_CALLS, settings
+from capomastro_changes.detection import check, jenkins_check, sweep
+from capomastro_changes.rebuilds import dispatch, full, trigger
 
 
 def limits(hard: float) -> dict[str, float]:
@@ -51,7 +45,7 @@ def sweep_due_sources() -> int:
     **limits(float(settings.CHECK_LOCK_TTL)),
 )
 def check_source(source_id: int) -> str | None:
-    record = checking.check_source(source_id)
+    record = check.check_source(source_id)
     return record.outcome if record else None
 
 
@@ -61,10 +55,10 @@ def finish_jenkins_probe(
     deadline: float, started: str, number: int | None = None, attempt: int = 0,
 ) -> str | None:  # fmt: skip
     """One look at a probe run in Jenkins; re-schedules itself until it ends or times out."""
-    pending = jenkins_checking.PendingProbe(
+    pending = jenkins_check.PendingProbe(
         source_id, server_id, job, queue_id, lock_token, deadline, started, number, attempt
     )
-    record = jenkins_checking.finish(pending)
+    record = jenkins_check.finish(pending)
     return record.outcome if record else None
 
 
@@ -75,7 +69,7 @@ def finish_jenkins_probe(
     **jenkins_calls(DISPATCH_JENKINS_CALLS),
 )
 def dispatch_request(request_id: int) -> None:
-    rebuilds.dispatch(request_id)
+    dispatch.dispatch(request_id)
 
 
 @shared_task(
@@ -84,12 +78,12 @@ def dispatch_request(request_id: int) -> None:
     **limits(settings.trigger_time_limit()),
 )
 def trigger_request(request_id: int) -> None:
-    triggering.trigger(request_id)
+    trigger.trigger(request_id)
 
 
 @shared_task(name="capomastro_changes.describe_build", ignore_result=True, **jenkins_calls(3))
 def describe_build(request_id: int) -> None:
-    triggering.describe_on_jenkins(request_id)
+    trigger.describe_on_jenkins(request_id)
 
 
 @shared_task(name="capomastro_changes.reap", ignore_result=True, **limits(900))
@@ -99,7 +93,7 @@ def reap() -> dict:
 
 @shared_task(name="capomastro_changes.full_rebuild", ignore_result=True, **limits(600))
 def full_rebuild() -> int:
-    return rebuilds.rebuild_everything()
+    return full.rebuild_everything()
 
 
 @shared_task(name="capomastro_changes.sync_project_views", ignore_result=True, **jenkins_calls(10))
@@ -107,5 +101,5 @@ def sync_project_views(
     project_id: int, old_name: str | None = None, server_ids: list[int] | None = None
 ) -> int:
     """Bring a project's Jenkins list views in line with its dependencies (best effort)."""
-    synced = jenkins_views.sync_project(project_id, old_name=old_name, server_ids=server_ids or ())
+    synced = dashboards.sync_project(project_id, old_name=old_name, server_ids=server_ids or ())
     return len(synced)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from capomastro_changes import views
+from capomastro_changes.views import endpoints as views
 
 app_name = "capomastro_changes"
 urlpatterns = [

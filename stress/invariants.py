@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
+from capomastro_changes.coordination.keyspaces import keyspaces
 from capomastro_changes.models import CheckRecord, RebuildRequest
-from capomastro_changes.models.requests import FINAL_STATES
-from capomastro_changes.redis_connection import coordination
+from capomastro_changes.models.querysets import FINAL
 from stress.world import SourceHandle
 
 EXPLAINED = ("discarded", "refused", "failed", "cancelled")
@@ -69,7 +69,7 @@ def lost_revisions(handles: list[SourceHandle], build_log) -> list[str]:
 
 def stuck_locks(dependency_ids, source_ids) -> list[str]:
     """Build locks, waiters and check locks still held once everything settled."""
-    locks, check_locks, _ = coordination()
+    locks, check_locks, _ = keyspaces()
     stuck = []
     for dep in dependency_ids:
         state = locks.inspect(dep)
@@ -85,7 +85,7 @@ def stuck_locks(dependency_ids, source_ids) -> list[str]:
 
 def unexplained_requests() -> list[str]:
     """Rebuild requests in no final state."""
-    active = RebuildRequest.objects.exclude(state__in=FINAL_STATES)
+    active = RebuildRequest.objects.exclude(state__in=FINAL)
     return [f"#{r.pk} {r.dependency_id} {r.state}: {r.detail[:80]}" for r in active]
 
 

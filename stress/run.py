@@ -132,9 +132,9 @@ class ChaosRun:
             time.sleep(1.0)
 
     def settled(self) -> bool:
-        from capomastro_changes.models.requests import ACTIVE_STATES, RebuildRequest
+        from capomastro_changes.models.querysets import ACTIVE, RebuildRequest
 
-        if RebuildRequest.objects.filter(state__in=ACTIVE_STATES).exists():
+        if RebuildRequest.objects.filter(state__in=ACTIVE).exists():
             return False
         log = self.jenkins.build_log()
         if any(r.finished_at is None for r in log):

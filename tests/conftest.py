@@ -20,7 +20,7 @@ def redis_url(tmp_path_factory) -> str:
     url = os.environ.get("REDIS_URL")
     if url:
         return url
-    from capomastro_changes.redis_connection import embedded_url
+    from capomastro_changes.coordination.connection import embedded_url
 
     return embedded_url(str(tmp_path_factory.mktemp("redis")))
 

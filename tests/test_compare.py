@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from capomastro_changes.compare import decide
+from capomastro_changes.detection.compare import decide
 from capomastro_changes.revisions import Outcome, ProbeAnswer, Revision, SourceRef, StoredState
 
 GIT = SourceRef("git", "https://example.com/x.git", "main")

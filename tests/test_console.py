@@ -2,9 +2,9 @@
 
 import pytest
 
-from capomastro_changes.cli import main
+from capomastro_changes.cli.main import main
+from capomastro_changes.coordination.keyspaces import keyspaces
 from capomastro_changes.models import Source
-from capomastro_changes.redis_connection import coordination
 from capomastro_changes.testing.factories import make_dependency
 from capomastro_changes.testing.repos import make_git
 
@@ -40,7 +40,7 @@ def test_check_without_sources_says_what_to_give(here, capsys):
 
 
 def test_a_source_probed_through_jenkins_says_its_probe_runs_there(tmp_path, here, capsys):
-    from capomastro_changes import jenkins_checking
+    from capomastro_changes.detection import jenkins_check
     from capomastro_changes.models import JobType
     from capomastro_changes.testing.factories import make_job
     from capomastro_changes.testing.world import build_jobtype
@@ -52,7 +52,7 @@ def test_a_source_probed_through_jenkins_says_its_probe_runs_there(tmp_path, her
         source=Source.objects.for_location("git", repo.bare.as_uri(), "main"),
     )
     # A probe job already runs in Jenkins for it: its finishing task holds the check lock.
-    assert jenkins_checking.check_locks().acquire(dep.source_id)
+    assert jenkins_check.check_locks().acquire(dep.source_id)
     assert main(["check", str(dep.source_id)]) == 0
     line = capsys.readouterr().out.strip()
     assert line.endswith(": probe running in Jenkins; its result joins the check history")
@@ -77,14 +77,14 @@ def test_an_unknown_source_is_named_and_nothing_is_checked(tmp_path, here, capsy
 @pytest.mark.parametrize(
     "written",
     [
-        "https://deploy:***@git.example.com/libnamed.git",  # as the sources list shows it
-        "https://deploy:***@git.example.com/libnamed.git [main]",  # as a source is named
+        "https://***@git.example.com/libnamed.git",  # as the sources list shows it
+        "https://***@git.example.com/libnamed.git [main]",  # as a source is named
         "https://git.example.com/libnamed/",
         "libnamed",  # the dependency's name
     ],
 )
 def test_a_source_is_named_by_its_url_as_the_admin_shows_it_or_by_a_dependency(here, written):
-    from capomastro_changes.console import resolve
+    from capomastro_changes.cli.console import resolve
 
     source = Source.objects.for_location(
         "git", "https://deploy:hunter2@git.example.com/libnamed.git", "main"
@@ -129,7 +129,7 @@ def test_a_password_quoted_in_a_check_error_is_shown_as_stars(tmp_path, here, ca
 
 def test_status_shows_each_source_its_outcome_and_who_holds_a_lock(here, capsys):
     dep = make_dependency(name="libfoo")
-    coordination()[0].acquire(dep.pk, 42)
+    keyspaces().locks.acquire(dep.pk, 42)
     other = make_dependency(name="libbar")
     assert main(["status"]) == 0
     lines = capsys.readouterr().out.splitlines()

@@ -31,7 +31,7 @@ def test_the_demo_detects_changes_in_git_and_bzr_and_builds_each_once(tmp_path):
 
 @pytest.fixture
 def demo_world(tmp_path, db, settings):
-    from capomastro_changes.demo_world import make_world
+    from capomastro_changes.cli.demo_world import make_world
 
     # As the demo runs (CAPOMASTRO_CHANGES_ALLOW_FILE_URLS=1): its repositories are local.
     settings.CAPOMASTRO_CHANGES_ALLOWED_SCHEMES = ("https", "http", "ssh", "git", "bzr", "file")
@@ -48,7 +48,7 @@ def built(job: str, revision: str):
 
 
 def test_a_commit_the_system_never_saw_counts_as_a_lost_change(demo_world):
-    from capomastro_changes.demo_narration import lost_changes
+    from capomastro_changes.cli.narration import lost_changes
 
     assert lost_changes(demo_world, []) == []  # nothing moved yet
     tip = demo_world.libfoo_repo.commit(message="never checked")
@@ -58,7 +58,7 @@ def test_a_commit_the_system_never_saw_counts_as_a_lost_change(demo_world):
 
 
 def test_a_change_whose_request_ended_in_error_is_lost_and_a_discarded_one_is_not(demo_world):
-    from capomastro_changes.demo_narration import lost_changes
+    from capomastro_changes.cli.narration import lost_changes
     from capomastro_changes.models import RebuildRequest
 
     _, revid = demo_world.libbar_branch.commit("libbar: new API")

@@ -3,7 +3,7 @@
 import pytest
 from django.utils import timezone
 
-from capomastro_changes.history import prune_history
+from capomastro_changes.detection.history import prune_history
 from capomastro_changes.models import CheckRecord
 from capomastro_changes.testing.factories import make_dependency
 

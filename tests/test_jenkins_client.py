@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from capomastro_changes.jenkins_client import (
-    BuildParameters,
+from capomastro_changes.jenkins.client import JenkinsClient
+from capomastro_changes.jenkins.errors import (
     InvalidJenkinsURL,
     JenkinsAuthError,
-    JenkinsClient,
     JenkinsNotFound,
     JenkinsRefused,
     JenkinsServerError,
     JenkinsTimeout,
     JenkinsUnreachable,
 )
+from capomastro_changes.jenkins.values import BuildParameters
 from capomastro_changes.testing.jenkins import pytest_fixtures
 from capomastro_changes.testing.jenkins.jobs import freestyle_job_xml
 from capomastro_changes.testing.jenkins.pytest_fixtures import (
@@ -199,4 +199,4 @@ def test_the_client_is_the_apps_one_module_that_imports_python_jenkins():
                 names = [node.module or ""]
             if any(name == "jenkins" or name.startswith("jenkins.") for name in names):
                 importers.add(path.relative_to(package).as_posix())
-    assert importers == {"jenkins_client.py"}
+    assert importers == {"jenkins/client.py"}

@@ -6,8 +6,13 @@ import logging
 
 import pytest
 
-from capomastro_changes import jenkins_views
-from capomastro_changes.jenkins_views import InvalidViewName, list_view_xml, listed_jobs, view_name
+from capomastro_changes.builds import dashboards
+from capomastro_changes.jenkins.list_views import (
+    InvalidViewName,
+    list_view_xml,
+    listed_jobs,
+    view_name,
+)
 from capomastro_changes.models import Project, ProjectDependency
 from capomastro_changes.testing.factories import make_dependency, make_job, make_project
 from capomastro_changes.testing.jenkins import JenkinsStandIn, pytest_fixtures
@@ -53,7 +58,7 @@ def test_a_project_with_two_dependencies_gets_a_view_listing_both_jobs(
     deps = [dependency_on(server, jobtype, job) for job in ("libfoo", "Bar")]
     project = make_project(deps, name="Widget")
 
-    assert outcomes(jenkins_views.sync_project(project.pk)) == ["changed"]
+    assert outcomes(dashboards.sync_project(project.pk)) == ["changed"]
     assert jobs_in_view(jenkins_standin, "Widget") == ("Bar", "libfoo")
 
 
@@ -62,20 +67,20 @@ def test_removing_a_dependency_takes_its_job_off_the_view(
 ):
     libfoo, libbar = (dependency_on(server, jobtype, job) for job in ("libfoo", "libbar"))
     project = make_project([libfoo, libbar], name="Widget")
-    jenkins_views.sync_project(project.pk)
+    dashboards.sync_project(project.pk)
 
     ProjectDependency.objects.get(project=project, dependency=libbar).delete()
 
-    assert outcomes(jenkins_views.sync_project(project.pk)) == ["changed"]
+    assert outcomes(dashboards.sync_project(project.pk)) == ["changed"]
     assert jobs_in_view(jenkins_standin, "Widget") == ("libfoo",)
 
 
 def test_syncing_again_changes_nothing(views_on, server, jobtype, jenkins_standin):
     make_project([dependency_on(server, jobtype, "libfoo")], name="Widget")
-    assert outcomes(jenkins_views.sync_all_views()) == ["changed"]
+    assert outcomes(dashboards.sync_all_views()) == ["changed"]
     stored = jenkins_standin.views.get("Widget")
 
-    assert outcomes(jenkins_views.sync_all_views()) == ["unchanged"]
+    assert outcomes(dashboards.sync_all_views()) == ["unchanged"]
     assert jenkins_standin.views.get("Widget") is stored
 
 
@@ -89,7 +94,7 @@ def test_with_views_off_nothing_is_created_in_jenkins(
         )
 
     assert sent == []
-    assert jenkins_views.sync_all_views() == []
+    assert dashboards.sync_all_views() == []
     assert [view.name for view in jenkins_standin.views.all()] == ["all"]
 
 
@@ -113,7 +118,7 @@ def test_a_renamed_project_moves_its_view_and_a_deleted_one_takes_it_away(
     views_on, server, jobtype, jenkins_standin, eager_celery, django_capture_on_commit_callbacks
 ):
     project = make_project([dependency_on(server, jobtype, "libfoo")], name="Widget")
-    jenkins_views.sync_project(project.pk)
+    dashboards.sync_project(project.pk)
 
     with django_capture_on_commit_callbacks(execute=True):
         project.name = "Gadget"
@@ -133,7 +138,7 @@ def test_each_server_gets_a_view_of_the_jobs_it_runs(views_on, server, jobtype, 
         deps = [dependency_on(server, jobtype, "libfoo"), dependency_on(other, jobtype, "libbar")]
         project = make_project(deps, name="Widget")
 
-        assert outcomes(jenkins_views.sync_project(project.pk)) == ["changed", "changed"]
+        assert outcomes(dashboards.sync_project(project.pk)) == ["changed", "changed"]
         assert jobs_in_view(jenkins_standin, "Widget") == ("libfoo",)
         assert jobs_in_view(other_standin, "Widget") == ("libbar",)
 
@@ -150,7 +155,7 @@ def test_a_failing_jenkins_leaves_the_project_saved_and_logs_project_and_server(
             project = make_project([libfoo], name="Widget")
 
     assert Project.objects.filter(pk=project.pk, name="Widget").exists()
-    [line] = [r.getMessage() for r in caplog.records if r.name.endswith("jenkins_views")]
+    [line] = [r.getMessage() for r in caplog.records if r.name.endswith("builds.dashboards")]
     assert "'Widget'" in line and "'stand-in'" in line and jenkins_standin.url in line
     assert "HTTP 500" in line
     assert STANDIN_TOKEN not in caplog.text
@@ -161,7 +166,7 @@ def test_a_project_name_jenkins_cannot_take_gets_no_view(
 ):
     project = make_project([dependency_on(server, jobtype, "libfoo")], name="tools/widget")
 
-    assert outcomes(jenkins_views.sync_project(project.pk)) == ["refused"]
+    assert outcomes(dashboards.sync_project(project.pk)) == ["refused"]
     assert "'tools/widget' gets no Jenkins view" in caplog.text
     assert [view.name for view in jenkins_standin.views.all()] == ["all"]
 
@@ -172,7 +177,7 @@ def test_a_view_someone_else_made_under_that_name_is_left_alone(
     jenkins_standin.views.create("Widget", b"<hudson.model.AllView/>")
     project = make_project([dependency_on(server, jobtype, "libfoo")], name="Widget")
 
-    assert outcomes(jenkins_views.sync_project(project.pk)) == ["failed"]
+    assert outcomes(dashboards.sync_project(project.pk)) == ["failed"]
     assert "not a list view" in caplog.text
     assert jenkins_standin.views.get("Widget").kind == "hudson.model.AllView"
 

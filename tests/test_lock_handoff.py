@@ -15,7 +15,8 @@ import time
 import pytest
 import redis
 
-from capomastro_changes.locks import AcquireStatus, DependencyLocks, ReleaseStatus
+from capomastro_changes.coordination.locks import DependencyLocks
+from capomastro_changes.coordination.values import AcquireStatus, ReleaseStatus
 
 DEP = 42
 

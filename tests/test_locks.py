@@ -9,15 +9,10 @@ from datetime import timedelta
 import pytest
 import redis
 
-from capomastro_changes.leases import CheckLocks, Leadership
-from capomastro_changes.locks import (
-    AcquireStatus,
-    DependencyLocks,
-    LockError,
-    LockLost,
-    NotHolder,
-    ReleaseStatus,
-)
+from capomastro_changes.coordination.errors import LockError, LockLost, NotHolder
+from capomastro_changes.coordination.leases import CheckLocks, Leadership
+from capomastro_changes.coordination.locks import DependencyLocks
+from capomastro_changes.coordination.values import AcquireStatus, ReleaseStatus
 
 DEP = 7
 

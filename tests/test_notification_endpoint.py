@@ -7,8 +7,8 @@ import time
 import pytest
 import requests
 
-from capomastro_changes.jenkins_servers import client_for
-from capomastro_changes.job_configs import render_config
+from capomastro_changes.jenkins.client import client_for
+from capomastro_changes.jenkins.configs import render_config
 from capomastro_changes.models import Artifact, Build, Job
 from capomastro_changes.testing.jenkins import JenkinsStandIn
 from capomastro_changes.testing.world import build_jobtype, standin_server

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from capomastro_changes.notifications import (
+from capomastro_changes.builds.notifications import (
     COMPLETED,
     FINALIZED,
     MAX_BODY_BYTES,

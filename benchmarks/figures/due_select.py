@@ -81,7 +81,7 @@ def _fill(rows: int, now) -> None:
     from django.db import connection, transaction
 
     from capomastro_changes.models import Source, SourceState
-    from capomastro_changes.source_identity import url_key
+    from capomastro_changes.vcs.identity import url_key
 
     spread_over = random.Random(7)
     for start in range(0, rows, BATCH):

@@ -175,7 +175,7 @@ def _configure(redis_url: str, queue: str, prefix: str) -> None:
     """This process's app settings and Celery client, as the worker's will be."""
     from django.conf import settings
 
-    from capomastro_changes.redis_connection import broker_url
+    from capomastro_changes.coordination.connection import broker_url
     from capomastro_changes.site.celery import app
 
     settings.CAPOMASTRO_CHANGES_REDIS_URL = redis_url
@@ -297,7 +297,7 @@ def _sweep_figures(
     from django.utils import timezone
 
     from benchmarks import rawgit
-    from capomastro_changes import sweep
+    from capomastro_changes.detection import sweep
     from capomastro_changes.models import CheckRecord, SourceState
 
     count = len(ids)
@@ -423,12 +423,12 @@ def _task_path_floor(ctx, ids: list[int], pids: list[int]) -> dict:
     """
     from django.utils import timezone
 
-    from capomastro_changes import sweep
+    from capomastro_changes.coordination.keyspaces import keyspaces
+    from capomastro_changes.detection import sweep
     from capomastro_changes.models import SourceState
-    from capomastro_changes.redis_connection import coordination
 
     log = ctx.tmp / "worker.log"
-    check_locks = coordination()[1]
+    check_locks = keyspaces().checks
     tokens = {source_id: check_locks.acquire(source_id) for source_id in ids}
     try:
         SourceState.objects.filter(source_id__in=ids).update(next_check_at=timezone.now())
@@ -480,7 +480,7 @@ def _shared_figure(shared_id: int, daemon_log: Path) -> dict:
     """One sweep with 200 dependencies on one source: probes run, by records and by the daemon."""
     from django.utils import timezone
 
-    from capomastro_changes import sweep
+    from capomastro_changes.detection import sweep
     from capomastro_changes.models import CheckRecord, Dependency, SourceState
 
     dependencies = Dependency.objects.filter(source_id=shared_id).count()
@@ -525,8 +525,8 @@ def _fanout_figures(server, rounds: int, sizes: tuple[int, int]) -> dict:
         ProjectDependency,
         RebuildRequest,
     )
+    from capomastro_changes.rebuilds.trigger import create_project_builds
     from capomastro_changes.testing.world import build_jobtype
-    from capomastro_changes.triggering import create_project_builds
 
     jobtype = build_jobtype("fanout")
     ProjectBuild.allocate_keys(1)  # today's counter exists, as after the first build of a day
@@ -603,12 +603,11 @@ def _fanout_figures(server, rounds: int, sizes: tuple[int, int]) -> dict:
 
 def _handoff_figure(standin, server, rounds: int) -> dict:
     """A FINALIZED event for the holder of a busy dependency, to the waiter accepted by Jenkins."""
-    from capomastro_changes.build_events import record_event
-    from capomastro_changes.jenkins_client import BuildParameters
-    from capomastro_changes.jenkins_servers import client_for
+    from capomastro_changes.builds.events import record_event
+    from capomastro_changes.builds.notifications import FINALIZED, BuildEvent
+    from capomastro_changes.jenkins.client import BuildParameters, client_for
     from capomastro_changes.models import Dependency, Job, RebuildRequest
-    from capomastro_changes.notifications import FINALIZED, BuildEvent
-    from capomastro_changes.rebuilds import request_rebuild
+    from capomastro_changes.rebuilds.requests import request_rebuild
     from capomastro_changes.testing.world import build_jobtype
 
     job = Job.objects.create(name="handoff", server=server, jobtype=build_jobtype("handoff"))

@@ -13,7 +13,7 @@ import os
 import uuid
 
 from benchmarks.timing import figure, interleaved, median_ms, spread
-from capomastro_changes.locks import AcquireStatus, DependencyLocks
+from capomastro_changes.coordination.locks import AcquireStatus, DependencyLocks
 
 GOAL_PER_S = 2000.0
 BLOCKS = 9  # timed blocks per contender; each block makes sizes.lock_pairs / BLOCKS pairs

@@ -21,10 +21,10 @@ from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 from kombu.exceptions import KombuError
 
-from capomastro_changes import rebuilds
 from capomastro_changes.admin import locking
 from capomastro_changes.admin.badges import lock_summary
 from capomastro_changes.models import RebuildRequest, SourceState
+from capomastro_changes.rebuilds.requests import request_rebuild
 
 log = logging.getLogger(__name__)
 NAMED_IN_MESSAGE = 5
@@ -90,7 +90,7 @@ def rebuild_now(modeladmin, request, queryset):
         revision, revno = dep.last_built_revision, dep.last_built_revno
         if state is not None and state.last_revision:
             revision, revno = state.last_revision, state.last_revno
-        made = rebuilds.request_rebuild(
+        made = request_rebuild(
             dep, revision, "manual", revno=revno,
             previous_revision=dep.last_built_revision, requested_by=user,
         )  # fmt: skip

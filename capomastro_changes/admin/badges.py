@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
-from capomastro_changes.locks import LockState
+from capomastro_changes.coordination.values import LockState
 from capomastro_changes.redaction import redact_text  # pages call it as badges.redact_text
 
 OUTCOME_COLOURS = {

@@ -10,9 +10,9 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.utils.html import format_html_join
 
-from capomastro_changes import jenkins_views
 from capomastro_changes.admin import badges, panels
 from capomastro_changes.admin.records import ReadOnlyAdmin
+from capomastro_changes.builds import dashboards
 from capomastro_changes.conf import settings
 from capomastro_changes.models import (
     Artifact,
@@ -23,7 +23,7 @@ from capomastro_changes.models import (
     ProjectDependency,
 )
 
-SYNC_PROBLEMS = (jenkins_views.FAILED, jenkins_views.REFUSED)
+SYNC_PROBLEMS = (dashboards.FAILED, dashboards.REFUSED)
 
 
 def artifact_links(build: Build | None):
@@ -60,7 +60,7 @@ class ProjectAdmin(admin.ModelAdmin):
     def sync_jenkins_views(self, request, queryset):
         """Bring each selected project's list views in line now; say what happened per view."""
         for project in queryset.order_by("name"):
-            for done in jenkins_views.sync_project(project.pk):
+            for done in dashboards.sync_project(project.pk):
                 where = f" on {done.server}" if done.server else ""
                 level = messages.ERROR if done.outcome in SYNC_PROBLEMS else messages.SUCCESS
                 self.message_user(

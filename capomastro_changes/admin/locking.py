@@ -11,22 +11,22 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-import redis
-
-from capomastro_changes import rebuilds
-from capomastro_changes.locks import Holder, LockError, LockState
+from capomastro_changes.coordination.errors import CoordinationError, LockError
+from capomastro_changes.coordination.keyspaces import keyspaces
+from capomastro_changes.coordination.values import Holder, LockState
 from capomastro_changes.models import Dependency, RebuildRequest
-from capomastro_changes.redis_connection import coordination
+from capomastro_changes.models.querysets import IN_FLIGHT
+from capomastro_changes.rebuilds.dispatch import hand_over, let_go
+from capomastro_changes.rebuilds.states import move
 
 log = logging.getLogger(__name__)
-HOLDING_STATES = ("triggering", "queued", "building")
 
 
 def read_lock(dependency_id: int) -> LockState | None:
     """The dependency's lock as Redis has it now; None when Redis does not answer."""
     try:
-        return coordination()[0].inspect(dependency_id)
-    except redis.RedisError as exc:
+        return keyspaces().locks.inspect(dependency_id)
+    except CoordinationError as exc:
         log.warning("lock state of dependency %s unavailable: %s", dependency_id, exc)
         return None
 
@@ -66,11 +66,11 @@ def release_stuck(dependency: Dependency, confirmed: str, by: str) -> Released:
     request = _holding_request(holder)
     try:
         if request is not None and request.lock_token == holder.token:
-            rebuilds.move(request.pk, HOLDING_STATES, state="cancelled", detail=detail)
-            rebuilds.let_go(request)
+            move(request.pk, IN_FLIGHT, state="cancelled", detail=detail)
+            let_go(request)
         else:
             _release_unknown_holder(dependency, holder, request, detail)
-    except (LockError, redis.RedisError) as exc:
+    except (LockError, CoordinationError) as exc:
         return Released(False, f"{dependency}: could not release the lock: {exc}")
     log.warning("%s: lock of request %s released by %s", dependency, holder.request, by)
     return Released(True, _after_release(dependency, holder))
@@ -86,13 +86,13 @@ def _holding_request(holder: Holder) -> RebuildRequest | None:
 
 def _release_unknown_holder(dependency, holder: Holder, request, detail: str) -> None:
     """The database does not record this holder's token: free lock and slot by hand."""
-    locks, _, slots = coordination()
+    locks, _, slots = keyspaces()
     result = locks.release(dependency.pk, holder.token)
     slots.release(dependency.job.server_id, holder.request)
     if request is not None:
-        rebuilds.move(request.pk, HOLDING_STATES, state="cancelled", detail=detail)
+        move(request.pk, IN_FLIGHT, state="cancelled", detail=detail)
     if result.handoff:
-        rebuilds.hand_over(result.handoff)
+        hand_over(result.handoff)
 
 
 def _after_release(dependency: Dependency, old: Holder) -> str:

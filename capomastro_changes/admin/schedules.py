@@ -3,14 +3,14 @@ our lists, and which beat leads now."""
 
 from __future__ import annotations
 
-import redis
 from django.apps import apps
 from django.urls import NoReverseMatch, reverse
 
 from capomastro_changes.beat import LEASE_NAME
 from capomastro_changes.conf import settings
-from capomastro_changes.leases import Leadership
-from capomastro_changes.redis_connection import get_redis
+from capomastro_changes.coordination.connection import get_redis
+from capomastro_changes.coordination.errors import CoordinationError
+from capomastro_changes.coordination.leases import Leadership
 
 NAME_PREFIX = "capomastro-changes: "
 
@@ -48,7 +48,7 @@ def beat_leader() -> str:
     """The beat holding the leader lease, for the lists' header."""
     try:
         leader = Leadership(get_redis(), prefix=settings.REDIS_PREFIX).leader(LEASE_NAME)
-    except redis.RedisError:
+    except CoordinationError:
         return "unknown (Redis did not answer)"
     return leader or "none (no beat is running)"
 

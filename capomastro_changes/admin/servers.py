@@ -11,7 +11,7 @@ from django.contrib import admin
 from capomastro_changes.admin import badges
 from capomastro_changes.admin.sources import RedactedURLForm
 from capomastro_changes.models import JenkinsServer, Job, JobType
-from capomastro_changes.source_identity import redact_url
+from capomastro_changes.redaction import redact_url
 
 SECRETS = {"api_token": "API token", "notification_secret": "notification secret"}
 

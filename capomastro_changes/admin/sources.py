@@ -14,7 +14,8 @@ from capomastro_changes.admin import actions, badges, panels
 from capomastro_changes.admin.locking import read_lock
 from capomastro_changes.admin.schedules import ScheduleLinksMixin
 from capomastro_changes.models import ChainLink, Dependency, RebuildRequest, Source
-from capomastro_changes.source_identity import redact_url, url_key
+from capomastro_changes.redaction import redact_url
+from capomastro_changes.vcs.identity import url_key
 
 
 class RedactedURLForm(forms.ModelForm):

@@ -6,19 +6,8 @@ from django.db import models
 from django.db.models import Q
 
 from capomastro_changes.models.capomastro import Build, Dependency
+from capomastro_changes.models.querysets import ACTIVE, FINAL, RebuildRequestQuerySet
 
-ACTIVE_STATES = ("pending", "waiting", "triggering", "queued", "building")
-# Active and handed to Jenkins (or about to be): a build may exist for them.
-IN_FLIGHT = ("triggering", "queued", "building")
-FINAL_STATES = (
-    "succeeded",
-    "failed",
-    "superseded",
-    "discarded",
-    "refused",
-    "cancelled",
-    "error",
-)
 REASONS = ("change", "rewritten", "manual", "full", "upstream")
 
 
@@ -29,7 +18,7 @@ class RebuildRequest(models.Model):
     retries and extra workers can only find the existing one.
     """
 
-    STATE_CHOICES = tuple((s, s) for s in ACTIVE_STATES + FINAL_STATES)
+    STATE_CHOICES = tuple((s, s) for s in ACTIVE + FINAL)
     REASON_CHOICES = tuple((r, r) for r in REASONS)
 
     dependency = models.ForeignKey(
@@ -77,19 +66,21 @@ class RebuildRequest(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = RebuildRequestQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(
                 fields=["dependency", "revision"],
-                condition=Q(state__in=ACTIVE_STATES),
+                condition=Q(state__in=ACTIVE),
                 name="rebuildrequest_one_active_per_revision",
                 violation_error_message=(
                     "There is already an active rebuild request for this dependency and revision."
                 ),
             ),
             models.CheckConstraint(
-                condition=Q(state__in=ACTIVE_STATES + FINAL_STATES),
+                condition=Q(state__in=ACTIVE + FINAL),
                 name="rebuildrequest_known_state",
             ),
             models.CheckConstraint(
@@ -110,4 +101,4 @@ class RebuildRequest(models.Model):
 
     @property
     def is_active(self) -> bool:
-        return self.state in ACTIVE_STATES
+        return self.state in ACTIVE

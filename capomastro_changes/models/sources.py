@@ -7,13 +7,15 @@ from django.db import IntegrityError, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from capomastro_changes.source_identity import branch_key, redact_url, url_key
+from capomastro_changes.models.querysets import SourceStateQuerySet
+from capomastro_changes.redaction import redact_url
 from capomastro_changes.validators import (
     VCS_CHOICES,
     validate_branch,
     validate_source_url,
     validate_url_policy,
 )
+from capomastro_changes.vcs.identity import branch_key, url_key
 
 OUTCOMES = ("baseline", "unchanged", "changed", "rewritten", "missing", "error")
 OUTCOME_CHOICES = tuple((name, name) for name in OUTCOMES)
@@ -118,6 +120,8 @@ class SourceState(models.Model):
     enabled = models.BooleanField(default=False)
     priority = models.IntegerField(default=0)
     interval = models.PositiveIntegerField(null=True, blank=True, help_text="Seconds.")
+
+    objects = SourceStateQuerySet.as_manager()
 
     class Meta:
         indexes = [

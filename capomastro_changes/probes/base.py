@@ -14,8 +14,8 @@ import logging
 from collections.abc import Iterable, Mapping
 from typing import Protocol
 
+from capomastro_changes.redaction import redact_text, redact_url
 from capomastro_changes.revisions import ProbeAnswer, Revision, SourceRef
-from capomastro_changes.vcs.urls import redact, scrub
 
 log = logging.getLogger(__name__)
 
@@ -68,9 +68,9 @@ def unexpected_failure(source: SourceRef, exc: Exception) -> ProbeAnswer:
     carry a URL's password).
     """
     text = str(exc).strip()
-    detail = scrub(text.splitlines()[0])[:300] if text else "no details"
+    detail = redact_text(text.splitlines()[0])[:300] if text else "no details"
     kind = type(exc).__name__
-    message = f"{redact(source.url)}: the probe failed unexpectedly ({kind}: {detail})"
+    message = f"{redact_url(source.url)}: the probe failed unexpectedly ({kind}: {detail})"
     log.error("%s", message)
     return ProbeAnswer(source, error=message)
 

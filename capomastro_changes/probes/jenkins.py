@@ -20,10 +20,12 @@ from dataclasses import dataclass, replace
 from bygmester_hooks.console import parse_results, read_console
 from bygmester_hooks.protocol import EXIT_MISSING, ProtocolError
 from capomastro_changes.conf import settings
-from capomastro_changes.jenkins_client import JenkinsClient, JenkinsError, JenkinsNotFound
-from capomastro_changes.job_configs import render_probe_config
+from capomastro_changes.jenkins.client import JenkinsClient
+from capomastro_changes.jenkins.configs import render_probe_config
+from capomastro_changes.jenkins.errors import JenkinsError, JenkinsNotFound
+from capomastro_changes.redaction import redact_text, redact_url
 from capomastro_changes.revisions import ProbeAnswer, Revision, SourceRef
-from capomastro_changes.vcs.urls import redact, scrub, userinfo
+from capomastro_changes.vcs.urls import userinfo, without_userinfo
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +97,7 @@ def probe_parameters(source: SourceRef, last: Revision | None, request_id: str) 
         "VCS": source.vcs,
         # Build parameters are shown on Jenkins' pages: the URL goes without its
         # userinfo, which travels in a password parameter Jenkins never shows.
-        "SOURCE_URL": redact(source.url),
+        "SOURCE_URL": without_userinfo(source.url),
         "SOURCE_CREDENTIALS": userinfo(source.url),
         "BRANCH": source.branch,
         "LAST_REVISION": last.id if last else "",
@@ -168,7 +170,7 @@ def answer_from_console(run: ProbeRun, result: str, console: str, last: str = ""
     """
     output = read_console(console)
     if result != "SUCCESS":
-        reason = scrub(output.reason) or "nothing in the console says why"
+        reason = redact_text(output.reason) or "nothing in the console says why"
         if output.exit_status is not None:
             reason = f"the probe exited with status {output.exit_status}: {reason}"
         missing = output.exit_status == EXIT_MISSING
@@ -176,7 +178,7 @@ def answer_from_console(run: ProbeRun, result: str, console: str, last: str = ""
     try:
         parsed = parse_results(output)
     except ProtocolError as exc:
-        return failed(run.source, f"{run.label}: {scrub(str(exc))}")
+        return failed(run.source, f"{run.label}: {redact_text(str(exc))}")
     revision = Revision(parsed.revision, parsed.revno)
     return ProbeAnswer(run.source, revision, parsed.ancestry(last), changed=parsed.changed)
 
@@ -199,4 +201,4 @@ def abandon(client: JenkinsClient, run: ProbeRun) -> None:
 
 def failed(source: SourceRef, message: str, missing: bool = False) -> ProbeAnswer:
     """An error answer naming the source (without credentials)."""
-    return ProbeAnswer(source, error=f"{redact(source.url)}: {message}", missing=missing)
+    return ProbeAnswer(source, error=f"{redact_url(source.url)}: {message}", missing=missing)

@@ -17,7 +17,7 @@ def probe(source: SourceRef, last: Revision | Iterable[Revision] | None = ()) ->
     """Read the source's current revision in this process.
 
     This is the check task's entry point: pass the answer with the stored
-    state to :func:`capomastro_changes.compare.decide`.
+    state to :func:`capomastro_changes.detection.compare.decide`.
 
     Args:
         source: The source to read.

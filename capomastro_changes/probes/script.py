@@ -17,8 +17,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from bygmester_hooks.protocol import EXIT_MISSING, ProtocolError, parse_output
+from capomastro_changes.redaction import redact_text, redact_url
 from capomastro_changes.revisions import ProbeAnswer, Revision, SourceRef
-from capomastro_changes.vcs.urls import redact, scrub
 
 _PASSED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SSH_AUTH_SOCK", "http_proxy",
                "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY")  # fmt: skip
@@ -148,11 +148,11 @@ def _kill(proc: subprocess.Popen) -> None:
 
 def _first_line(data: bytes) -> str:
     lines = [line.strip() for line in data.decode("utf-8", "replace").splitlines()]
-    return scrub(next((line for line in lines if line), ""))[:300]
+    return redact_text(next((line for line in lines if line), ""))[:300]
 
 
 def _failed(source: SourceRef, message: str, started: float, missing: bool = False):
-    text = f"{redact(source.url)}: {message}"
+    text = f"{redact_url(source.url)}: {message}"
     return ProbeAnswer(source, error=text, missing=missing, seconds=_since(started))
 
 

@@ -27,6 +27,6 @@ def _fill_in_defaults(sender, **kwargs) -> None:
     if sender.conf.task_soft_time_limit is None:
         sender.conf.task_soft_time_limit = DEFAULT_SOFT_TIME_LIMIT
     if not sender.conf.broker_url:
-        from capomastro_changes.redis_connection import broker_url
+        from capomastro_changes.coordination.connection import broker_url
 
         sender.conf.broker_url = broker_url()

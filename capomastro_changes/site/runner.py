@@ -15,7 +15,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management import call_command
 
-from capomastro_changes.redis_connection import redis_url
+from capomastro_changes.coordination.connection import redis_url
 from capomastro_changes.site.services import start_worker, stop
 
 log = logging.getLogger(__name__)

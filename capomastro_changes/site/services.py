@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
 from django.core.wsgi import get_wsgi_application
 
-from capomastro_changes.site.redaction import redact_query
+from capomastro_changes.redaction import redact_text
 
 
 class QuietHandler(WSGIRequestHandler):
@@ -21,7 +21,7 @@ class QuietHandler(WSGIRequestHandler):
 
     def log_message(self, format, *args):  # noqa: A002
         if args and str(args[1]).startswith(("4", "5")):
-            shown = (redact_query(a) if isinstance(a, str) else a for a in args)
+            shown = (redact_text(a) if isinstance(a, str) else a for a in args)
             super().log_message(format, *shown)
 
 

@@ -124,7 +124,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact": {"()": "capomastro_changes.site.redaction.RedactSecrets"}},
+    "filters": {"redact": {"()": "capomastro_changes.site.log_filters.RedactSecrets"}},
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
         "request": {"format": "[%(server_time)s] %(message)s"},

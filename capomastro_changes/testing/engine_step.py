@@ -15,7 +15,7 @@ import sys
 
 
 def _dispatch(request_id: str) -> None:
-    from capomastro_changes.rebuilds import dispatch
+    from capomastro_changes.rebuilds.dispatch import dispatch
 
     dispatch(int(request_id))
 

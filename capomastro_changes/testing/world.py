@@ -55,11 +55,11 @@ def stranded_in_trigger(dep, revision: str = "rev-1"):
     """A request whose worker took the lock and died mid-trigger, longer ago than a
     trigger can take (so the reaper may act on it)."""
     from capomastro_changes.conf import settings
+    from capomastro_changes.coordination.keyspaces import keyspaces
     from capomastro_changes.models import RebuildRequest
-    from capomastro_changes.redis_connection import coordination
 
     request = RebuildRequest.objects.create(dependency=dep, revision=revision, reason="change")
-    grant = coordination()[0].acquire(dep.pk, request.pk).grant
+    grant = keyspaces().locks.acquire(dep.pk, request.pk).grant
     RebuildRequest.objects.filter(pk=request.pk).update(
         state="triggering", lock_token=grant.token, fence=grant.fence
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from capomastro_changes.redaction import redact_url
 from capomastro_changes.revisions import Reading, SourceRef
 from capomastro_changes.vcs.errors import (
     MissingError,
@@ -18,7 +19,7 @@ from capomastro_changes.vcs.errors import (
     ReadTimeout,
     TooLargeError,
 )
-from capomastro_changes.vcs.urls import DEFAULT_ALLOWED_SCHEMES, redact
+from capomastro_changes.vcs.urls import DEFAULT_ALLOWED_SCHEMES
 
 __all__ = [
     "DEFAULT_ALLOWED_SCHEMES",
@@ -65,4 +66,4 @@ def read(
         return bzr.read_tip(
             source.url, source.branch, last=last, timeout=timeout, allowed_schemes=allowed_schemes
         )
-    raise PolicyError(redact(source.url), f"unknown version control system {source.vcs!r}")
+    raise PolicyError(redact_url(source.url), f"unknown version control system {source.vcs!r}")

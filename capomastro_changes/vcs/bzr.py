@@ -40,6 +40,7 @@ from breezy import errors as brz_errors
 from breezy.branch import Branch
 from breezy.transport import NoSuchFile, get_transport
 
+from capomastro_changes.redaction import redact_text
 from capomastro_changes.revisions import Reading, Revision
 from capomastro_changes.vcs import urls
 from capomastro_changes.vcs.deadline import Deadline
@@ -210,7 +211,7 @@ def _describe(exc: Exception) -> str:
         return "unknown host"
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     # breezy appends advice ("... report a bug ...") after the first sentence.
-    return urls.scrub(text.split(". ")[0])[:300]
+    return redact_text(text.split(". ")[0])[:300]
 
 
 def _reclaim_abandoned_sockets() -> None:

@@ -20,6 +20,7 @@ import urllib3
 from dulwich.client import HangupException, TCPGitClient, Urllib3HttpGitClient
 from dulwich.protocol import Protocol
 
+from capomastro_changes.redaction import redact_text, redact_url
 from capomastro_changes.vcs import urls
 from capomastro_changes.vcs.errors import MissingError, PolicyError, ReadError
 from capomastro_changes.vcs.git_ssh import SSHClient
@@ -93,7 +94,7 @@ def _first_line(exc: BaseException) -> str:
     if isinstance(exc, HangupException):
         text = text or "the server hung up without answering"
     line = text.splitlines()[0] if text else type(exc).__name__
-    return urls.scrub(_POOL_PREFIX.sub("", line))[:300]
+    return redact_text(_POOL_PREFIX.sub("", line))[:300]
 
 
 class TcpClient(TCPGitClient):
@@ -195,7 +196,7 @@ class PolicedRequests:
         Raises:
             PolicyError: The target is refused; it is not contacted.
         """
-        shown = urls.redact(target)
+        shown = redact_url(target)
         try:
             location = urls.check("git", target, "", self._allowed)
         except PolicyError as exc:

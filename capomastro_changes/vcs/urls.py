@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
+from capomastro_changes.redaction import redact_url
 from capomastro_changes.vcs.errors import PolicyError
 
 # What each reader can speak; the allowed set is narrowed further by the caller.
@@ -27,7 +28,6 @@ DEFAULT_ALLOWED_SCHEMES = ("https", "http", "ssh", "git", "bzr", "bzr+ssh", "git
 _HELPER_SYNTAX = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*::")
 _SCP_LIKE = re.compile(r"^(?:(?P<user>[^@/:]+)@)?(?P<host>[^/:]+):(?P<path>.*)$")
 _BAD_CHARS = re.compile(r"[\x00-\x20\x7f]")
-_USERINFO = re.compile(r"://[^/@\s]+@")
 _BAD_REF = re.compile(r"\.\.|@\{|[~^:?*\[\\]|//|/\.|^\.|\.lock$|/$|\.$")
 
 
@@ -39,7 +39,7 @@ class Location:
         scheme: ``file``, ``git``, ``http``, ``https``, ``ssh``, ``bzr`` or
             ``bzr+ssh`` (``git+ssh`` and scp-like addresses become ``ssh``).
         url: The URL as given (with any credentials: for the transport only).
-        display: The URL without userinfo: what messages show.
+        display: The URL with its credentials masked: what messages show.
         host: The server's host name ("" for ``file``).
         port: The server's port, if given.
         username: The user name from the URL, if any.
@@ -57,8 +57,13 @@ class Location:
     path: str = ""
 
 
-def redact(url: str) -> str:
-    """Return ``url`` without its userinfo, so that no password reaches a message."""
+def without_userinfo(url: str) -> str:
+    """``url`` with its userinfo taken off, for a transport that is given it apart.
+
+    Not a redactor (that is :func:`capomastro_changes.redaction.redact_url`):
+    :func:`userinfo` gives back what this takes away, so the two put back
+    together give ``url`` again.
+    """
     if "://" not in url:
         return url
     try:
@@ -77,7 +82,7 @@ def redact(url: str) -> str:
 def userinfo(url: str) -> str:
     """The ``user:password`` part of ``url`` as written (still percent-encoded), or "".
 
-    What :func:`redact` takes away, read the same way, so the two put back
+    What :func:`without_userinfo` takes away, read the same way, so the two put back
     together give ``url`` again.
     """
     if "://" not in url:
@@ -87,11 +92,6 @@ def userinfo(url: str) -> str:
     except ValueError:
         return ""
     return netloc.rpartition("@")[0]
-
-
-def scrub(text: str) -> str:
-    """Remove the userinfo of every URL in a free-form message (breezy's, dulwich's)."""
-    return _USERINFO.sub("://", text)
 
 
 def check(vcs: str, url: str, branch: str, allowed_schemes: Iterable[str]) -> Location:
@@ -110,7 +110,7 @@ def check(vcs: str, url: str, branch: str, allowed_schemes: Iterable[str]) -> Lo
     Raises:
         PolicyError: The source is refused; nothing was contacted.
     """
-    shown = redact(url)
+    shown = redact_url(url)
     if vcs not in SUPPORTED_SCHEMES:
         raise PolicyError(shown, f"unknown version control system {vcs!r}")
     if _HELPER_SYNTAX.match(url):

@@ -1,7 +1,7 @@
 """Jenkins answers that go wrong: 5xx, 404, 401, a 303 duplicate, HTML instead of JSON,
 a connection dropped mid-answer, no answer at all, a Jenkins still starting.
 
-Triggers go through the real path (``triggering.trigger`` holding the lock):
+Triggers go through the real path (``trigger.trigger`` holding the lock):
 the request must end as an error that says why, the lock free and the
 dependency's last built revision where it was. Reads go through the client.
 """
@@ -16,11 +16,10 @@ from pathlib import Path
 
 from django.test import override_settings
 
-from capomastro_changes import triggering
-from capomastro_changes.jenkins_client import JenkinsError
-from capomastro_changes.jenkins_servers import client_for
+from capomastro_changes.rebuilds import trigger
+from capomastro_changes.coordination.keyspaces import keyspaces
+from capomastro_changes.jenkins.client import JenkinsError, client_for
 from capomastro_changes.models import Dependency, JenkinsServer, Job, RebuildRequest
-from capomastro_changes.redis_connection import coordination
 from capomastro_changes.testing import servers
 from capomastro_changes.testing.jenkins import JenkinsStandIn
 from capomastro_changes.testing.world import build_jobtype
@@ -44,14 +43,14 @@ def trigger_against(url: str, token: str = TOKEN) -> str:
     job = Job.objects.create(server=server, jobtype=build_jobtype(f"corpus-{n}"), name=f"job{n}")
     dep = Dependency.objects.create(name=f"corpus-dep-{n}", job=job, last_built_revision="old")
     request = RebuildRequest.objects.create(dependency=dep, revision="new", reason="change")
-    grant = coordination()[0].acquire(dep.pk, request.pk).grant
+    grant = keyspaces().locks.acquire(dep.pk, request.pk).grant
     RebuildRequest.objects.filter(pk=request.pk).update(
         state="triggering", lock_token=grant.token, fence=grant.fence
     )
     mark()
-    triggering.trigger(request.pk)
+    trigger.trigger(request.pk)
     request.refresh_from_db()
-    held = coordination()[0].inspect(dep.pk).holder is not None
+    held = keyspaces().locks.inspect(dep.pk).holder is not None
     text = f"{request.state}: {request.detail}; lock {'held' if held else 'free'}"
     return text.replace(TOKEN, "<TOKEN LEAKED>")
 

@@ -7,8 +7,8 @@ import json
 
 from django.test import Client
 
+from capomastro_changes.coordination.keyspaces import keyspaces
 from capomastro_changes.models import Build, Dependency, JenkinsServer, Job, RebuildRequest
-from capomastro_changes.redis_connection import coordination
 from capomastro_changes.testing.world import build_jobtype
 from stress.corpus.case import Case, mark
 
@@ -24,7 +24,7 @@ def world(state: str = "queued") -> tuple[JenkinsServer, RebuildRequest]:
     job = Job.objects.create(server=server, jobtype=build_jobtype(f"notified-{n}"), name="lib")
     dep = Dependency.objects.create(name=f"notified-{n}", job=job, last_built_revision="old")
     request = RebuildRequest.objects.create(dependency=dep, revision="new", reason="change")
-    grant = coordination()[0].acquire(dep.pk, request.pk).grant
+    grant = keyspaces().locks.acquire(dep.pk, request.pk).grant
     RebuildRequest.objects.filter(pk=request.pk).update(state=state, lock_token=grant.token)
     return server, request
 

@@ -3,7 +3,7 @@ too talkative, stuck, or placed outside the job type's branch; and paths out of
 the branch that the admin refuses when the job type is saved.
 
 Each runs through a real check of a source whose job type probes with a script
-(``checking.check_source``): the error is in the check history, the stored
+(``check.check_source``): the error is in the check history, the stored
 revision untouched.
 """
 
@@ -15,7 +15,7 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.test import override_settings
 
-from capomastro_changes import checking
+from capomastro_changes.detection import check
 from capomastro_changes.models import Dependency, Job, JobType, Source, SourceState
 from capomastro_changes.testing.factories import make_server
 from stress.corpus.case import Case, mark, validation_text
@@ -72,7 +72,7 @@ def check_with_script(branch: Path, script: str) -> str:
     SourceState.objects.filter(pk=source.pk).update(last_revision=SEEDED)
     mark()
     with override_settings(CAPOMASTRO_CHANGES_PROBE_TIMEOUT=2):
-        record = checking.check_source(source.pk)
+        record = check.check_source(source.pk)
     return f"{record.outcome}: {record.error}"
 
 

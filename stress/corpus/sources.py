@@ -2,7 +2,7 @@
 and hosts that refuse, hang, answer HTTP that is not git, or answer far too much.
 
 A URL the model refuses never reaches a VCS client; one it accepts goes through
-a real check (``checking.check_source``) and must end as an error in the check
+a real check (``check.check_source``) and must end as an error in the check
 history, the stored revision untouched.
 """
 
@@ -15,7 +15,7 @@ import threading
 from django.core.exceptions import ValidationError
 from django.test import override_settings
 
-from capomastro_changes import checking
+from capomastro_changes.detection import check
 from capomastro_changes.models import Dependency, Source, SourceState
 from capomastro_changes.testing import servers
 from capomastro_changes.testing.factories import make_job
@@ -33,7 +33,7 @@ def refuse_source(vcs: str, url: str, branch: str = "") -> str:
     Dependency.objects.create(name=f"dep-{source.pk}", job=make_job(), source=source)
     SourceState.objects.filter(pk=source.pk).update(last_revision=SEEDED)
     mark()
-    record = checking.check_source(source.pk)
+    record = check.check_source(source.pk)
     if record is None:
         return "check skipped"
     return f"{record.outcome}: {record.error}"

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from capomastro_changes.locks import DependencyLocks
+from capomastro_changes.coordination.locks import DependencyLocks
 from capomastro_changes.models import (
     Artifact,
     Build,

@@ -7,7 +7,7 @@ import pytest
 import redis
 from django.urls import reverse
 
-from capomastro_changes.locks import DependencyLocks
+from capomastro_changes.coordination.locks import DependencyLocks
 from capomastro_changes.models import CheckRecord, Dependency, RebuildRequest, Source
 from capomastro_changes.testing.factories import make_dependency, make_source
 from capomastro_changes.testing.repos import make_git
@@ -53,7 +53,7 @@ def test_check_now_sends_the_check_to_the_workers_and_its_outcome_joins_the_hist
 
 def test_check_now_answers_before_any_probe_runs(admin_client, repo_source, redis_url):
     """The page does not wait for probes: the check waits in the workers' queue."""
-    from capomastro_changes.redis_connection import broker_url
+    from capomastro_changes.coordination.connection import broker_url
     from capomastro_changes.site.celery import app
     from capomastro_changes.testing.workers import forget_broker_connections, send_tasks_to
 
@@ -200,7 +200,7 @@ def test_disabling_a_source_stops_its_checks_and_enabling_brings_them_back(admin
 def test_saving_a_source_unchanged_keeps_the_password_it_never_showed(admin_client, world):
     url = reverse("admin:capomastro_changes_source_change", args=[world.broken.pk])
     form = admin_client.get(url).context["adminform"].form
-    assert form.initial["url"] == "https://deploy:***@git.example.com/broken.git"
+    assert form.initial["url"] == "https://***@git.example.com/broken.git"
     data = {"vcs": "git", "url": form.initial["url"], "branch": "main"}
     assert admin_client.post(url, data).status_code == 302
     assert "hunter2-never-shown" in Source.objects.get(pk=world.broken.pk).url

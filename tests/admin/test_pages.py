@@ -35,7 +35,7 @@ def model_urls(model) -> list[str]:
 
 
 FILTER_LINK = re.compile(r'<a href="(\?[^"]*)"')
-SEARCHES = ("git.example.com", "libbar", "https://deploy:***@git.example.com/broken.git", "r4")
+SEARCHES = ("git.example.com", "libbar", "https://***@git.example.com/broken.git", "r4")
 
 
 def filtered_and_searched(client, listing: str) -> list[str]:
@@ -86,7 +86,7 @@ def test_no_page_shows_a_token_a_secret_or_a_password_in_a_url(admin_client, wor
     assert leaks == []
     # every model of ours, beat's and auth's, with data present; every filter; both endpoints
     assert len(pages) > 150
-    assert any("deploy:***@git.example.com" in html for html in pages.values())
+    assert any("https://***@git.example.com" in html for html in pages.values())
 
 
 def test_the_jenkins_server_page_says_set_for_its_token_and_secret(admin_client, world):
@@ -98,7 +98,7 @@ def test_a_broken_source_shows_a_red_error_badge_with_its_error_on_hover(admin_c
     html = page(admin_client, reverse("admin:capomastro_changes_source_changelist"))
     badge = re.search(r'<span class="cc-badge cc-error" title="([^"]*)"', html)
     assert badge and badge.group(1) == "connection refused by host"
-    assert "deploy:***@git.example.com/broken.git" in html
+    assert "https://***@git.example.com/broken.git" in html
 
 
 def request_url(request) -> str:
@@ -208,7 +208,7 @@ def test_only_staff_reach_the_admin(client, django_user_model, world):
     [
         "https://git.example.com/broken.git",
         "https://git.example.com/broken/",
-        "https://deploy:***@git.example.com/broken.git",  # as the list shows it
+        "https://***@git.example.com/broken.git",  # as the list shows it
         "HTTPS://Git.Example.com:443/broken.git",
     ],
 )

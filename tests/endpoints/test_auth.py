@@ -5,8 +5,8 @@ import logging
 
 import pytest
 
-from capomastro_changes.api_tokens import token_matches
 from capomastro_changes.testing.factories import make_dependency, make_project
+from capomastro_changes.views.tokens import token_matches
 
 pytestmark = pytest.mark.django_db
 

@@ -8,9 +8,9 @@ import pytest
 from django.utils import timezone
 
 from capomastro_changes import metrics
-from capomastro_changes.locks import BusyPolicy
+from capomastro_changes.coordination.locks import BusyPolicy
 from capomastro_changes.models import RebuildRequest, SourceState
-from capomastro_changes.rebuilds import refuse_busy
+from capomastro_changes.rebuilds.dispatch import refuse_busy
 from capomastro_changes.testing.factories import make_dependency
 
 pytestmark = pytest.mark.django_db

@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from capomastro_changes.models import Dependency, Job, RebuildRequest, Source
-from capomastro_changes.rebuilds import request_rebuild
+from capomastro_changes.rebuilds.requests import request_rebuild
 from capomastro_changes.tasks import check_source
 from capomastro_changes.testing.jenkins import JenkinsStandIn
 from capomastro_changes.testing.jenkins.pytest_fixtures import wait_until

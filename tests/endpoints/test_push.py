@@ -6,9 +6,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from capomastro_changes.detection.push import BadPush, branch_matches, parse_push, push_key
+from capomastro_changes.detection.sweep import due_sources
 from capomastro_changes.models import CheckRecord, SourceState
-from capomastro_changes.push import BadPush, branch_matches, parse_push, push_key
-from capomastro_changes.sweep import due_sources
 from capomastro_changes.testing.factories import make_dependency, make_source
 
 LATER = timedelta(hours=1)

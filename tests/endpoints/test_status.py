@@ -4,7 +4,8 @@ fixed number of queries, with no password or lock token in it."""
 import pytest
 from django.utils import timezone
 
-from capomastro_changes.locks import BusyPolicy
+from capomastro_changes.coordination.keyspaces import keyspaces
+from capomastro_changes.coordination.locks import BusyPolicy
 from capomastro_changes.models import (
     Build,
     ProjectBuild,
@@ -12,7 +13,6 @@ from capomastro_changes.models import (
     RebuildRequest,
     SourceState,
 )
-from capomastro_changes.redis_connection import coordination
 from capomastro_changes.testing.factories import make_dependency, make_project, make_source
 
 pytestmark = pytest.mark.django_db
@@ -39,8 +39,8 @@ def building(locks_here):
     waiting = RebuildRequest.objects.create(
         dependency=dep, revision="rev-3", reason="change", state="waiting", waiting_for="lock"
     )
-    grant = coordination()[0].acquire(dep.pk, running.pk, BusyPolicy.QUEUE).grant
-    coordination()[0].acquire(dep.pk, waiting.pk, BusyPolicy.QUEUE)
+    grant = keyspaces().locks.acquire(dep.pk, running.pk, BusyPolicy.QUEUE).grant
+    keyspaces().locks.acquire(dep.pk, waiting.pk, BusyPolicy.QUEUE)
     return dep, running, waiting, grant
 
 
@@ -68,7 +68,7 @@ def test_a_source_shows_its_last_check_and_each_dependency_building_or_waiting(
 def test_status_shows_no_password_and_no_lock_token(client, auth, building):
     dep, _, _, grant = building
     body = get(client, auth, f"/changes/status/sources/{dep.source_id}/").content.decode()
-    assert "https://bot:***@git.example.com/libfoo.git" in body
+    assert "https://***@git.example.com/libfoo.git" in body
     assert "hunter2" not in body
     assert grant.token not in body
     project = make_project([dep])
@@ -137,10 +137,10 @@ def test_a_password_quoted_in_an_error_or_a_request_detail_is_not_shown(client, 
     ProjectBuild.objects.create(project=project, build_key="20260101.9", reason=quoted)
     source = get(client, auth, f"/changes/status/sources/{dep.source_id}/").json()
     assert source["last_error"] == (
-        "fatal: could not read from https://bot:***@git.example.com/libfoo.git"
+        "fatal: could not read from https://***@git.example.com/libfoo.git"
     )
     [shown] = source["dependencies"]
-    assert shown["waiting_request"]["detail"].endswith("https://bot:***@git.example.com/libfoo.git")
+    assert shown["waiting_request"]["detail"].endswith("https://***@git.example.com/libfoo.git")
     body = get(client, auth, f"/changes/status/projects/{project.pk}/").content.decode()
-    assert "https://bot:***@git.example.com/libfoo.git" in body
+    assert "https://***@git.example.com/libfoo.git" in body
     assert "hunter2" not in body

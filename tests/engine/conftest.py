@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from capomastro_changes.redis_connection import broker_url
+from capomastro_changes.coordination.connection import broker_url
 from capomastro_changes.site.celery import app as celery_app
 from capomastro_changes.testing.jenkins import JenkinsStandIn
 from capomastro_changes.testing.workers import celery_worker, database_url, send_tasks_to

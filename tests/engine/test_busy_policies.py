@@ -5,7 +5,7 @@ import pytest
 from django.db import transaction
 
 from capomastro_changes.models import Dependency, Job, RebuildRequest
-from capomastro_changes.rebuilds import request_rebuild
+from capomastro_changes.rebuilds.requests import request_rebuild
 from capomastro_changes.testing.jenkins import JenkinsStandIn
 from capomastro_changes.testing.jenkins.pytest_fixtures import wait_until
 from capomastro_changes.testing.world import build_jobtype, standin_server

@@ -8,10 +8,11 @@ import uuid
 import pytest
 from django.db import connection
 
-from capomastro_changes.build_events import keep_lock
+from capomastro_changes.builds.events import keep_lock
+from capomastro_changes.coordination.connection import broker_url
+from capomastro_changes.coordination.keyspaces import keyspaces
 from capomastro_changes.models import RebuildRequest
-from capomastro_changes.rebuilds import let_go
-from capomastro_changes.redis_connection import broker_url, coordination
+from capomastro_changes.rebuilds.dispatch import let_go
 from capomastro_changes.site.celery import app as celery_app
 from capomastro_changes.testing.engine_step import run_step
 from capomastro_changes.testing.factories import make_dependency, make_job, make_server
@@ -26,13 +27,13 @@ def coordinated(redis_url, redis_client, key_prefix, settings):
     settings.CAPOMASTRO_CHANGES_REDIS_PREFIX = key_prefix
     nowhere = f"nowhere-{uuid.uuid4().hex[:8]}"
     send_tasks_to(celery_app, broker_url(redis_url), nowhere)
-    yield coordination()
+    yield keyspaces()
     redis_client.delete(nowhere)
 
 
 def holding(dep, state="building", cap=2):
     """A request that holds the dependency's lock and a slot of its server."""
-    locks, _, slots = coordination()
+    locks, _, slots = keyspaces()
     request = RebuildRequest.objects.create(dependency=dep, revision="r1", reason="change")
     grant = locks.acquire(dep.pk, request.pk).grant
     assert slots.reserve(dep.job.server_id, request.pk, cap)
@@ -76,7 +77,7 @@ def test_a_running_build_keeps_its_slot_as_long_as_its_lock(coordinated, setting
     for _ in range(3):  # Jenkins reports progress, past the slot's first life
         time.sleep(0.6)
         keep_lock(build)
-    locks, _, slots = coordination()
+    locks, _, slots = keyspaces()
     assert locks.inspect(dep.pk).holder.request == str(build.pk)
     assert not slots.reserve(dep.job.server_id, "another", 1)
 

@@ -7,7 +7,7 @@ notification endpoint on a live server.
 
 import pytest
 
-from capomastro_changes import checking
+from capomastro_changes.detection import check
 from capomastro_changes.models import (
     Build,
     Dependency,
@@ -127,6 +127,6 @@ def test_two_worker_processes_and_ten_ticks_over_one_change_build_it_once(
                >= sum(before) + 10, timeout=30)  # fmt: skip
     assert checks_run_by(worker_log) > before[0] and checks_run_by(second_worker_log) > before[1]
     for _ in range(3):  # and checks after the build find nothing to do
-        assert checking.check_source(foo.source_id).outcome == "unchanged"
+        assert check.check_source(foo.source_id).outcome == "unchanged"
     assert [r.parameters["REVISION"] for r in builds_of(jenkins, "libfoo")] == [new]
     assert RebuildRequest.objects.filter(dependency=foo).count() == 1

@@ -5,7 +5,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from capomastro_changes.checking import check_source
+from capomastro_changes.detection.check import check_source
 from capomastro_changes.models import Dependency, RebuildRequest
 from capomastro_changes.testing import repos
 from capomastro_changes.testing.factories import make_dependency, make_source

@@ -5,10 +5,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from capomastro_changes.build_events import record_event
+from capomastro_changes.builds.events import record_event
+from capomastro_changes.builds.notifications import FINALIZED, STARTED, BuildEvent
 from capomastro_changes.models import Dependency, Job, RebuildRequest
-from capomastro_changes.notifications import FINALIZED, STARTED, BuildEvent
-from capomastro_changes.rebuilds import request_rebuild
+from capomastro_changes.rebuilds.requests import request_rebuild
 from capomastro_changes.testing.jenkins import JenkinsStandIn
 from capomastro_changes.testing.jenkins.pytest_fixtures import wait_until
 from capomastro_changes.testing.world import build_jobtype, standin_server

@@ -6,11 +6,11 @@ import signal
 
 import pytest
 
+from capomastro_changes.builds.reaper import reap
 from capomastro_changes.conf import settings
+from capomastro_changes.coordination.keyspaces import keyspaces
 from capomastro_changes.models import ChainLink, Dependency, Job, RebuildRequest
-from capomastro_changes.reaper import reap
-from capomastro_changes.rebuilds import request_rebuild
-from capomastro_changes.redis_connection import coordination
+from capomastro_changes.rebuilds.requests import request_rebuild
 from capomastro_changes.testing.jenkins.pytest_fixtures import wait_until
 from capomastro_changes.testing.workers import pool_pids
 from capomastro_changes.testing.world import (
@@ -35,7 +35,7 @@ def settled(request, states=("succeeded", "failed", "error")):
 
 def lock_let_go(dep) -> bool:
     """The worker records a request's end first and lets its lock go a moment later."""
-    return coordination()[0].inspect(dep.pk).holder is None
+    return keyspaces().locks.inspect(dep.pk).holder is None
 
 
 def test_a_trigger_refused_by_jenkins_moves_nothing_and_frees_the_lock(
@@ -84,7 +84,7 @@ def test_a_worker_killed_while_jenkins_takes_its_trigger_leaves_one_build(jenkin
     assert settled(request, ("succeeded",))
     # The next check finds rev-1 built: it asks for nothing more.
     assert Dependency.objects.get(pk=dep.pk).last_built_revision == "rev-1"
-    assert coordination()[0].inspect(dep.pk).holder is None
+    assert keyspaces().locks.inspect(dep.pk).holder is None
     assert reap()["settled"] == 0
     assert [r.parameters["REVISION"] for r in jenkins.build_log()] == ["rev-1"]
 
@@ -98,7 +98,7 @@ def test_a_trigger_that_never_reached_jenkins_is_given_up_and_built_on_the_next_
     assert counts["settled"] == 1
     stranded.refresh_from_db()
     assert stranded.state == "error" and "interrupted" in stranded.detail
-    assert coordination()[0].inspect(dep.pk).holder is None
+    assert keyspaces().locks.inspect(dep.pk).holder is None
     retry = request_rebuild(dep, "rev-1", "change")
     wait_until(lambda: settled(retry), timeout=20)
     assert [r.parameters["REVISION"] for r in jenkins.build_log()] == ["rev-1"]

@@ -8,13 +8,13 @@ import time
 import pytest
 
 from capomastro_changes import tasks
-from capomastro_changes.build_events import record_event
+from capomastro_changes.builds.events import record_event
+from capomastro_changes.builds.notifications import FINALIZED, STARTED, BuildEvent
+from capomastro_changes.builds.reaper import reap
 from capomastro_changes.conf import TRIGGER_JENKINS_CALLS, settings
+from capomastro_changes.coordination.keyspaces import keyspaces
 from capomastro_changes.models import Build, Dependency, Job, ProjectDependency, RebuildRequest
-from capomastro_changes.notifications import FINALIZED, STARTED, BuildEvent
-from capomastro_changes.reaper import reap
-from capomastro_changes.rebuilds import request_rebuild
-from capomastro_changes.redis_connection import coordination
+from capomastro_changes.rebuilds.requests import request_rebuild
 from capomastro_changes.testing.factories import make_dependency, make_project
 from capomastro_changes.testing.jenkins import JenkinsStandIn
 from capomastro_changes.testing.jenkins.pytest_fixtures import wait_until
@@ -65,7 +65,7 @@ def event(request, phase, status=None):
 @pytest.fixture
 def locks(redis_client, key_prefix, settings):
     settings.CAPOMASTRO_CHANGES_REDIS_PREFIX = key_prefix
-    return coordination()[0]
+    return keyspaces().locks
 
 
 def holding(locks, dep, revision, state="building"):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from capomastro_changes.planning import (
+from capomastro_changes.rebuilds.planning import (
     CycleError,
     Member,
     ProjectView,

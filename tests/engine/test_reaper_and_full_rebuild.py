@@ -3,10 +3,11 @@ Jenkins dashboards say what changed and why."""
 
 import pytest
 
+from capomastro_changes.builds.reaper import reap
+from capomastro_changes.coordination.keyspaces import keyspaces
 from capomastro_changes.models import Dependency, Job, RebuildRequest
-from capomastro_changes.reaper import reap
-from capomastro_changes.rebuilds import rebuild_everything, request_rebuild
-from capomastro_changes.redis_connection import coordination
+from capomastro_changes.rebuilds.full import rebuild_everything
+from capomastro_changes.rebuilds.requests import request_rebuild
 from capomastro_changes.testing.jenkins.pytest_fixtures import wait_until
 from capomastro_changes.testing.world import build_jobtype, standin_server, stranded_in_trigger
 
@@ -31,12 +32,12 @@ def test_a_build_whose_notifications_were_lost_is_settled_by_the_reaper(
     request = request_rebuild(dep, "rev-1", "change")
     wait_until(lambda: state_of(request) == "queued", timeout=20)
     wait_until(lambda: jenkins.build_log() and jenkins.build_log()[0].finished_at, timeout=20)
-    assert coordination()[0].inspect(dep.pk).holder is not None  # nobody told us: still held
+    assert keyspaces().locks.inspect(dep.pk).holder is not None  # nobody told us: still held
     engine_settings.CAPOMASTRO_CHANGES_REAP_AFTER = 0
     assert reap()["settled"] == 1
     request.refresh_from_db()
     assert request.state == "succeeded" and request.build.number == 1
-    assert coordination()[0].inspect(dep.pk).holder is None
+    assert keyspaces().locks.inspect(dep.pk).holder is None
     assert reap()["settled"] == 0  # a second pass finds nothing to do
 
 
@@ -82,8 +83,8 @@ def test_a_waiting_request_whose_waiting_slot_expired_is_dispatched_again_by_the
 def test_a_trigger_whose_answer_was_lost_is_found_in_jenkins_and_not_built_again(
     jenkins, engine_settings, celery_worker_process
 ):
-    from capomastro_changes.jenkins_servers import client_for
-    from capomastro_changes.job_configs import render_config
+    from capomastro_changes.jenkins.client import client_for
+    from capomastro_changes.jenkins.configs import render_config
 
     jenkins.faults.update(drop_notifications=1.0)  # we hear nothing from Jenkins either
     dep = dependency(standin_server(jenkins), "libfoo")
@@ -98,5 +99,5 @@ def test_a_trigger_whose_answer_was_lost_is_found_in_jenkins_and_not_built_again
     lost.refresh_from_db()
     assert lost.state == "succeeded" and lost.build.number == 1
     assert Dependency.objects.get(pk=dep.pk).last_built_revision == "rev-1"
-    assert coordination()[0].inspect(dep.pk).holder is None
+    assert keyspaces().locks.inspect(dep.pk).holder is None
     assert len(jenkins.build_log()) == 1

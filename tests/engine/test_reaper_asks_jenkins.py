@@ -7,10 +7,12 @@ import time
 
 import pytest
 
-from capomastro_changes import triggering
+from capomastro_changes.rebuilds import trigger
+from capomastro_changes.builds.reaper import reap
 from capomastro_changes.conf import settings
-from capomastro_changes.jenkins_client import JenkinsNotFound
-from capomastro_changes.jenkins_servers import client_for
+from capomastro_changes.coordination.keyspaces import keyspaces
+from capomastro_changes.jenkins.client import client_for
+from capomastro_changes.jenkins.errors import JenkinsNotFound
 from capomastro_changes.models import (
     Dependency,
     Job,
@@ -19,9 +21,7 @@ from capomastro_changes.models import (
     ProjectDependency,
     RebuildRequest,
 )
-from capomastro_changes.reaper import reap
-from capomastro_changes.rebuilds import request_rebuild
-from capomastro_changes.redis_connection import coordination
+from capomastro_changes.rebuilds.requests import request_rebuild
 from capomastro_changes.testing.jenkins import JenkinsStandIn
 from capomastro_changes.testing.jenkins.pytest_fixtures import wait_until
 from capomastro_changes.testing.world import build_jobtype, no_news_for, standin_server
@@ -68,7 +68,7 @@ def test_a_build_whose_queue_item_jenkins_forgot_is_found_by_its_request_id(
         assert reap()["settled"] == 1
         request.refresh_from_db()
         assert (request.state, request.build.number) == ("succeeded", 1)
-        assert coordination()[0].inspect(dep.pk).holder is None
+        assert keyspaces().locks.inspect(dep.pk).holder is None
         assert reap()["settled"] == 0
 
 
@@ -88,7 +88,7 @@ def test_a_restart_that_lost_a_waiting_build_is_given_up_and_the_change_comes_ba
         request.refresh_from_db()
         assert request.state == "error" and "no longer knows" in request.detail
         assert Dependency.objects.get(pk=dep.pk).last_built_revision == "rev-0"  # found again
-        assert coordination()[0].inspect(dep.pk).holder is None
+        assert keyspaces().locks.inspect(dep.pk).holder is None
         ended = ProjectBuild.objects.get(rebuild_request=request)
         assert (ended.status, ended.phase) == ("NOT_BUILT", "FINALIZED")  # not left hanging
         assert ended.ended_at is not None
@@ -112,7 +112,7 @@ def test_a_restart_that_killed_a_running_build_settles_it_from_the_aborted_build
         assert reap()["settled"] == 1
         request.refresh_from_db()
         assert request.state == "failed" and "ABORTED" in request.detail
-        assert coordination()[0].inspect(dep.pk).holder is None
+        assert keyspaces().locks.inspect(dep.pk).holder is None
 
 
 def test_a_build_waiting_in_jenkins_queue_keeps_its_lock_and_slot_past_their_ttl(
@@ -122,13 +122,13 @@ def test_a_build_waiting_in_jenkins_queue_keeps_its_lock_and_slot_past_their_ttl
     with JenkinsStandIn(quiet_period=60) as jenkins:
         dep = dependency(standin_server(jenkins, max_builds_in_flight=1))
         request = RebuildRequest.objects.create(dependency=dep, revision="rev-1", reason="change")
-        locks, _, slots = coordination()
+        locks, _, slots = keyspaces()
         grant = locks.acquire(dep.pk, request.pk).grant
         assert slots.reserve(dep.job.server_id, request.pk, 1)
         RebuildRequest.objects.filter(pk=request.pk).update(
             state="triggering", lock_token=grant.token, fence=grant.fence
         )
-        triggering.trigger(request.pk)
+        trigger.trigger(request.pk)
         assert state_of(request) == "queued"
         for _ in range(3):  # past the lock's 2 s, the reaper looking now and then
             time.sleep(0.9)

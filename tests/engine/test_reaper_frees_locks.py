@@ -9,13 +9,13 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from capomastro_changes.acceptance import accepted
+from capomastro_changes.builds.reaper import reap
+from capomastro_changes.coordination.keyspaces import keyspaces
 from capomastro_changes.models import RebuildRequest
-from capomastro_changes.reaper import reap
-from capomastro_changes.rebuilds import dispatch, let_go
-from capomastro_changes.redis_connection import coordination
+from capomastro_changes.rebuilds.acceptance import accepted
+from capomastro_changes.rebuilds.dispatch import dispatch, let_go
+from capomastro_changes.rebuilds.trigger import trigger
 from capomastro_changes.testing.factories import make_dependency
-from capomastro_changes.triggering import trigger
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.django_db
 def locks(redis_client, key_prefix, settings):
     settings.CAPOMASTRO_CHANGES_REDIS_PREFIX = key_prefix
     settings.CAPOMASTRO_CHANGES_TRIGGER_STALL_AFTER = 60
-    return coordination()[0]
+    return keyspaces().locks
 
 
 def ended_holding_lock(locks, dep, state="succeeded", ago=120):
@@ -155,7 +155,7 @@ def test_a_trigger_that_finds_its_lock_expired_gives_its_build_slot_back(locks, 
     request = RebuildRequest.objects.create(
         dependency=dep, revision="r5", reason="change", state="triggering", lock_token="gone"
     )
-    slots = coordination()[2]
+    slots = keyspaces().slots
     assert slots.reserve(dep.job.server_id, request.pk, 1)
     trigger(request.pk)  # its lock expired before the trigger task ran
     request.refresh_from_db()

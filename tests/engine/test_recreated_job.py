@@ -4,11 +4,11 @@ the reaper, and the old build keeps its links and artifacts under an earlier-job
 
 import pytest
 
+from capomastro_changes.builds.reaper import reap
 from capomastro_changes.conf import settings
+from capomastro_changes.coordination.keyspaces import keyspaces
 from capomastro_changes.models import Build, Dependency, Job, ProjectBuildDependency
-from capomastro_changes.reaper import reap
-from capomastro_changes.rebuilds import request_rebuild
-from capomastro_changes.redis_connection import coordination
+from capomastro_changes.rebuilds.requests import request_rebuild
 from capomastro_changes.testing.factories import make_project
 from capomastro_changes.testing.jenkins.pytest_fixtures import wait_until
 from capomastro_changes.testing.world import build_jobtype, no_news_for, standin_server
@@ -61,5 +61,5 @@ def test_the_reaper_settles_it_too_and_counts_only_what_moved(
     no_news_for(second, settings.REAP_AFTER + 1)
     assert reap()["settled"] == 1
     assert state_of(second) == "succeeded" and second.build.revision == "rev-2"
-    assert coordination()[0].inspect(dep.pk).holder is None
+    assert keyspaces().locks.inspect(dep.pk).holder is None
     assert Build.objects.filter(job__name="libfoo", number=1).count() == 1

@@ -3,7 +3,7 @@
 import random
 from datetime import UTC, datetime, timedelta
 
-from capomastro_changes.scheduling import (
+from capomastro_changes.detection.scheduling import (
     Cadence,
     changed_recently,
     effective_interval,

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
 from capomastro_changes.beat import GuardedScheduler
+from capomastro_changes.detection.sweep import due_sources, make_due
 from capomastro_changes.models import (
     Build,
     Project,
@@ -19,10 +20,9 @@ from capomastro_changes.models import (
     RebuildRequest,
     SourceState,
 )
+from capomastro_changes.rebuilds.trigger import create_project_builds
 from capomastro_changes.site.celery import app as celery_app
-from capomastro_changes.sweep import due_sources, make_due
 from capomastro_changes.testing.factories import make_dependency, make_source
-from capomastro_changes.triggering import create_project_builds
 
 pytestmark = pytest.mark.django_db
 
@@ -141,9 +141,9 @@ def test_a_beat_that_lost_its_lease_stops_leading_instead_of_taking_it_back(
 
 
 def test_a_push_during_a_check_makes_the_source_due_once_more():
-    from capomastro_changes.checking import conclude
+    from capomastro_changes.detection.conclusion import conclude
+    from capomastro_changes.detection.probing import source_ref
     from capomastro_changes.revisions import ProbeAnswer, Revision
-    from capomastro_changes.source_probes import source_ref
 
     dep = make_dependency()
     state = SourceState.objects.get(source=dep.source)

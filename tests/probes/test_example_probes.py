@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 import bygmester_hooks
-from capomastro_changes.compare import decide
+from capomastro_changes.detection.compare import decide
 from capomastro_changes.probes.script import ScriptProbe, run_script
 from capomastro_changes.revisions import Outcome, Revision, SourceRef, StoredState
 from capomastro_changes.testing import repos, servers

@@ -14,7 +14,7 @@ import time
 import pytest
 import requests
 
-from capomastro_changes import checking, jenkins_checking
+from capomastro_changes.detection import check, jenkins_check
 from capomastro_changes.models import (
     CheckRecord,
     Dependency,
@@ -47,9 +47,9 @@ def scheduled(monkeypatch, settings, redis_client, key_prefix, tmp_path):
     settings.CAPOMASTRO_CHANGES_PROBE_TIMEOUT = 20.0
     monkeypatch.setenv("CAPOMASTRO_LXC_COMMAND", "")
     monkeypatch.setenv("PATH", path_with_this_python())
-    calls: list[tuple[jenkins_checking.PendingProbe, float]] = []
+    calls: list[tuple[jenkins_check.PendingProbe, float]] = []
     monkeypatch.setattr(
-        jenkins_checking, "schedule", lambda p, countdown: calls.append((p, countdown))
+        jenkins_check, "schedule", lambda p, countdown: calls.append((p, countdown))
     )
     return calls
 
@@ -91,16 +91,16 @@ def run_scheduled(calls, timeout=30.0) -> CheckRecord:
     deadline = time.monotonic() + timeout
     while calls and time.monotonic() < deadline:
         pending, countdown = calls.pop(0)
-        assert 0 < countdown <= jenkins_checking.MAX_COUNTDOWN
+        assert 0 < countdown <= jenkins_check.MAX_COUNTDOWN
         time.sleep(min(countdown, 0.1))
-        record = jenkins_checking.finish(pending)
+        record = jenkins_check.finish(pending)
         if record is not None:
             return record
     pytest.fail(f"the check did not conclude (scheduled: {calls})")
 
 
 def lock_is_free(source_id) -> bool:
-    locks = jenkins_checking.check_locks()
+    locks = jenkins_check.check_locks()
     token = locks.acquire(source_id)
     if token:
         locks.release(source_id, token)
@@ -110,8 +110,8 @@ def lock_is_free(source_id) -> bool:
 def test_a_check_through_jenkins_records_a_baseline_then_a_change(tmp_path, scheduled, standin):
     source, repo = make_source(tmp_path, standin_server(standin))
 
-    assert checking.check_source(source.pk) is None  # triggered; concluded later
-    assert checking.check_source(source.pk) is None  # a second tick meanwhile: skipped
+    assert check.check_source(source.pk) is None  # triggered; concluded later
+    assert check.check_source(source.pk) is None  # a second tick meanwhile: skipped
     assert len(scheduled) == 1 and not lock_is_free(source.pk)
     pending = scheduled[0][0]
     baseline = run_scheduled(scheduled)
@@ -119,11 +119,11 @@ def test_a_check_through_jenkins_records_a_baseline_then_a_change(tmp_path, sche
     assert (baseline.outcome, baseline.new_revision) == ("baseline", repo.rev_parse("main"))
     assert baseline.probe == "Jenkins probe job capomastro-probe-package #1"
     assert lock_is_free(source.pk)
-    assert jenkins_checking.finish(pending) is None  # a redelivered look changes nothing
+    assert jenkins_check.finish(pending) is None  # a redelivered look changes nothing
     assert CheckRecord.objects.filter(source=source).count() == 1
 
     new = repo.commit(message="second")
-    assert checking.check_source(source.pk) is None
+    assert check.check_source(source.pk) is None
     changed = run_scheduled(scheduled)
 
     assert (changed.outcome, changed.old_revision, changed.new_revision) == (
@@ -139,7 +139,7 @@ def test_a_probe_build_past_the_deadline_is_an_error_and_is_stopped(
     settings.CAPOMASTRO_CHANGES_JENKINS_PROBE_DEADLINE = 1
     source, _ = make_source(tmp_path, standin_server(standin), script="probe-hangs")
 
-    checking.check_source(source.pk)
+    check.check_source(source.pk)
     record = run_scheduled(scheduled)
 
     assert record.outcome == "error"
@@ -158,7 +158,7 @@ def test_an_unreachable_jenkins_is_an_error_at_once(tmp_path, scheduled):
     server = JenkinsServer.objects.create(name="gone", url=url)
     source, _ = make_source(tmp_path, server)
 
-    record = checking.check_source(source.pk)
+    record = check.check_source(source.pk)
 
     assert record.outcome == "error" and "unreachable" in record.error
     assert record.probe == "Jenkins probe job capomastro-probe-package"
@@ -173,19 +173,19 @@ def test_with_eager_celery_a_check_through_jenkins_waits_its_countdowns_and_conc
     monkeypatch.setenv("CAPOMASTRO_LXC_COMMAND", "")
     monkeypatch.setenv("PATH", path_with_this_python())
     looks = []
-    look = jenkins_checking.finish
-    monkeypatch.setattr(jenkins_checking, "finish", lambda p: looks.append(p) or look(p))
+    look = jenkins_check.finish
+    monkeypatch.setattr(jenkins_check, "finish", lambda p: looks.append(p) or look(p))
     source, repo = make_source(tmp_path, standin_server(standin))
 
     started = time.monotonic()
-    assert checking.check_source(source.pk) is None  # concluded by the eager looks
+    assert check.check_source(source.pk) is None  # concluded by the eager looks
     waited = time.monotonic() - started
 
     record = CheckRecord.objects.get(source=source)
     assert (record.outcome, record.new_revision) == ("baseline", repo.rev_parse("main"))
     assert lock_is_free(source.pk)
     # Each look came after its countdown (1 s, then 2 s...), not in a tight loop.
-    assert 1 <= len(looks) <= 4 and waited >= jenkins_checking.FIRST_COUNTDOWN
+    assert 1 <= len(looks) <= 4 and waited >= jenkins_check.FIRST_COUNTDOWN
 
 
 def test_credentials_in_a_source_url_reach_the_probe_but_no_jenkins_page(
@@ -200,7 +200,7 @@ def test_credentials_in_a_source_url_reach_the_probe_but_no_jenkins_page(
             tmp_path, standin_server(standin), script="probe-keeps-url",
             url_of=lambda repo: f"{credentialed}/{repo.bare.name}",
         )  # fmt: skip
-        checking.check_source(source.pk)
+        check.check_source(source.pk)
         record = run_scheduled(scheduled)
 
     assert (record.outcome, record.new_revision) == ("baseline", repo.rev_parse("main"))

@@ -14,8 +14,8 @@ import time
 import pytest
 from breezy.workingtree import WorkingTree
 
-from capomastro_changes.compare import decide
-from capomastro_changes.jenkins_client import JenkinsClient
+from capomastro_changes.detection.compare import decide
+from capomastro_changes.jenkins.client import JenkinsClient
 from capomastro_changes.models import JobType
 from capomastro_changes.probes import jenkins as jenkins_probe
 from capomastro_changes.probes import local
@@ -204,7 +204,7 @@ def test_credentials_in_the_source_url_never_reach_the_error(jenkins_env, bygmes
     answer = probe_through_jenkins(client, jobtype(bygmester), source)
 
     assert answer.error and "s3cr3t-pw" not in answer.error
-    assert "http://127.0.0.1:9/repo.git" in answer.error
+    assert "http://***@127.0.0.1:9/repo.git" in answer.error
 
 
 def test_a_cancelled_queue_item_is_an_error(tmp_path, jenkins_env, bygmester):

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from capomastro_changes.compare import decide
+from capomastro_changes.detection.compare import decide
 from capomastro_changes.probes.base import probe_all
 from capomastro_changes.probes.local import probe
 from capomastro_changes.revisions import Outcome, Revision, SourceRef, StoredState
@@ -146,8 +146,8 @@ def test_a_reader_failure_nobody_foresaw_is_an_error_answer_naming_the_source(mo
     monkeypatch.setattr("capomastro_changes.probes.local.read", reader_with_a_bug)
     answer = probe(SourceRef("git", SECRET_URL, "main"))
     assert answer.error == (
-        "https://git.example.com/x.git: the probe failed unexpectedly "
-        "(RuntimeError: pool broke on https://git.example.com/x.git)"
+        "https://***@git.example.com/x.git: the probe failed unexpectedly "
+        "(RuntimeError: pool broke on https://***@git.example.com/x.git)"
     )
     assert decide(StoredState("a1"), answer).outcome is Outcome.ERROR
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from capomastro_changes.compare import decide
+from capomastro_changes.detection.compare import decide
 from capomastro_changes.probes.script import run_script
 from capomastro_changes.revisions import Outcome, Revision, SourceRef, StoredState
 from capomastro_changes.testing import repos
@@ -60,13 +60,13 @@ def test_a_script_path_may_not_leave_the_branch(tmp_path, name):
 def test_a_missing_script_is_a_clear_error(tmp_path):
     answer = run(tmp_path, "probe")
     expected = "probe script 'probe': no such script in the job type's branch"
-    assert answer.error == f"https://example.com/x.git: {expected}"
+    assert answer.error == f"https://***@example.com/x.git: {expected}"
 
 
 def test_a_failing_script_reports_its_reason_and_exit_3_means_missing(tmp_path):
     body = "import sys; print('cannot reach https://bob:pw@h/x', file=sys.stderr); sys.exit({})"
     failed = run(tmp_path, script(tmp_path, "fails", body.format(1)))
-    assert "exited with status 1: cannot reach https://h/x" in failed.error
+    assert "exited with status 1: cannot reach https://***@h/x" in failed.error
     assert "s3cret" not in failed.error and "pw@" not in failed.error
     assert not failed.missing
     gone = run(tmp_path, script(tmp_path, "gone", body.format(3)))

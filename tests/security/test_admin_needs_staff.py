@@ -69,8 +69,8 @@ ACTIONS = ("check_now", "rebuild_now", "release_lock", "enable", "disable")
 @pytest.fixture
 def guarded(tmp_path, settings, redis_client, key_prefix, eager_celery):
     """A dependency on a real repository, its build lock held by a request."""
+    from capomastro_changes.coordination.keyspaces import keyspaces
     from capomastro_changes.models import RebuildRequest, Source
-    from capomastro_changes.redis_connection import coordination
     from capomastro_changes.testing.repos import make_git
 
     settings.CAPOMASTRO_CHANGES_REDIS_PREFIX = key_prefix
@@ -80,7 +80,7 @@ def guarded(tmp_path, settings, redis_client, key_prefix, eager_celery):
     holder = RebuildRequest.objects.create(
         dependency=dep, revision="r1", reason="change", state="building"
     )
-    grant = coordination()[0].acquire(dep.pk, holder.pk).grant
+    grant = keyspaces().locks.acquire(dep.pk, holder.pk).grant
     RebuildRequest.objects.filter(pk=holder.pk).update(lock_token=grant.token, fence=grant.fence)
     holder.refresh_from_db()
     return dep, holder
@@ -98,10 +98,10 @@ def staff_with(client, *codenames):
 
 
 def what_moved(dep, holder) -> tuple:
+    from capomastro_changes.coordination.keyspaces import keyspaces
     from capomastro_changes.models import CheckRecord, Dependency, RebuildRequest
-    from capomastro_changes.redis_connection import coordination
 
-    lock = coordination()[0].inspect(dep.pk)
+    lock = keyspaces().locks.inspect(dep.pk)
     return (
         CheckRecord.objects.count(),
         sorted(RebuildRequest.objects.values_list("pk", "state")),

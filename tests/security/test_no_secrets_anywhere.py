@@ -8,9 +8,10 @@ import pytest
 from django.contrib import admin
 from django.urls import NoReverseMatch, reverse
 
-from capomastro_changes import checking, triggering
-from capomastro_changes.jenkins_client import JenkinsError
-from capomastro_changes.jenkins_servers import client_for
+from capomastro_changes.detection import check
+from capomastro_changes.rebuilds import trigger
+from capomastro_changes.coordination.keyspaces import keyspaces
+from capomastro_changes.jenkins.client import JenkinsError, client_for
 from capomastro_changes.models import (
     CheckRecord,
     Dependency,
@@ -20,7 +21,6 @@ from capomastro_changes.models import (
     Source,
     SourceState,
 )
-from capomastro_changes.redis_connection import coordination
 from capomastro_changes.testing.jenkins import JenkinsStandIn
 from capomastro_changes.testing.servers import refused_port
 from capomastro_changes.testing.world import build_jobtype
@@ -54,7 +54,7 @@ def run_with_secrets(jenkins, seen, client) -> JenkinsServer:
         source = Source.objects.for_location("git", url, "main")
         dep = Dependency.objects.create(name="libsecret", job=job, source=source)
         SourceState.objects.filter(pk=source.pk).update(last_revision="a" * 40)
-        checking.check_source(source.pk)
+        check.check_source(source.pk)
     trigger_failing(jenkins, dep)
     for action in (lambda c: c.build("libsecret", 99), lambda c: c.queue_item(12345)):
         try:
@@ -67,10 +67,10 @@ def run_with_secrets(jenkins, seen, client) -> JenkinsServer:
 
 def trigger_failing(jenkins, dep) -> None:
     request = RebuildRequest.objects.create(dependency=dep, revision="b" * 40, reason="change")
-    grant = coordination()[0].acquire(dep.pk, request.pk).grant
+    grant = keyspaces().locks.acquire(dep.pk, request.pk).grant
     RebuildRequest.objects.filter(pk=request.pk).update(state="triggering", lock_token=grant.token)
     jenkins.faults.fail_next(20, 500)
-    triggering.trigger(request.pk)
+    trigger.trigger(request.pk)
 
 
 def notify(client, server, seen) -> None:
@@ -122,6 +122,6 @@ def test_no_secret_appears_anywhere_after_a_run(seen, admin_client, client, capl
     assert CheckRecord.objects.filter(outcome="error").exists()  # the run did fail where planned
     assert RebuildRequest.objects.filter(state="error").exists()
     assert len(seen) > 30
-    assert any("builder:***@127.0.0.1" in text for text in seen)  # shown, redacted
+    assert any("***@127.0.0.1" in text for text in seen)  # shown, redacted
     leaks = [(n, text[:200]) for text in seen for n, s in enumerate(SECRETS) if s in text]
     assert leaks == []

@@ -5,7 +5,8 @@ import logging
 
 import pytest
 
-from capomastro_changes.site.redaction import RedactSecrets, redact_query
+from capomastro_changes.redaction import redact_text
+from capomastro_changes.site.log_filters import RedactSecrets
 from capomastro_changes.site.services import QuietHandler
 
 SECRET = "s3cr3t-never-in-a-log-line"
@@ -14,7 +15,7 @@ SECRET = "s3cr3t-never-in-a-log-line"
 @pytest.mark.parametrize("parameter", ["secret", "token", "api_token", "password", "SECRET"])
 def test_secret_query_parameters_are_redacted(parameter):
     line = f'"POST /changes/jenkins/1/notifications/?a=1&{parameter}={SECRET}&b=2 HTTP/1.1" 500'
-    shown = redact_query(line)
+    shown = redact_text(line)
     assert SECRET not in shown
     assert f"{parameter}=***&b=2" in shown
 

@@ -7,7 +7,7 @@ import json
 
 import jenkins
 
-from capomastro_changes.notifications import parse_event
+from capomastro_changes.builds.notifications import parse_event
 from capomastro_changes.testing.jenkins import JenkinsStandIn, NotificationReceiver
 from capomastro_changes.testing.jenkins.jobs import freestyle_job_xml
 from capomastro_changes.testing.jenkins.pytest_fixtures import wait_until

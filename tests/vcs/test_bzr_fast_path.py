@@ -15,7 +15,8 @@ import pytest
 from breezy.branch import Branch
 
 from capomastro_changes.testing import repos, servers
-from capomastro_changes.vcs import MissingError, ReadError, bzr
+from capomastro_changes.vcs import bzr
+from capomastro_changes.vcs.errors import MissingError, ReadError
 
 ALLOWED = ("file", "bzr", "http")
 

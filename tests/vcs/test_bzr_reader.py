@@ -7,8 +7,8 @@ import time
 import pytest
 
 from capomastro_changes.testing import repos, servers
-from capomastro_changes.vcs import MissingError, ReadError, ReadTimeout
 from capomastro_changes.vcs.bzr import read_tip
+from capomastro_changes.vcs.errors import MissingError, ReadError, ReadTimeout
 
 ALLOWED = ("file", "bzr", "http")
 

@@ -14,8 +14,8 @@ import time
 
 import pytest
 
-from capomastro_changes.vcs import ReadError, ReadTimeout
 from capomastro_changes.vcs.bzr import read_tip
+from capomastro_changes.vcs.errors import ReadError, ReadTimeout
 from capomastro_changes.vcs.git import read_head
 
 TIMEOUT = 1.0

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from capomastro_changes.testing import repos, servers
-from capomastro_changes.vcs import MissingError, ReadError, ReadTimeout, TooLargeError
+from capomastro_changes.vcs.errors import MissingError, ReadError, ReadTimeout, TooLargeError
 from capomastro_changes.vcs.git import read_head
 
 ALLOWED = ("file", "git", "http", "ssh")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from capomastro_changes.testing import repos, servers
-from capomastro_changes.vcs import MissingError, PolicyError, ReadError
+from capomastro_changes.vcs.errors import MissingError, PolicyError, ReadError
 from capomastro_changes.vcs.git import read_head
 
 

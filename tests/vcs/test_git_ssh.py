@@ -17,7 +17,7 @@ import sys
 import pytest
 
 from capomastro_changes.testing import repos
-from capomastro_changes.vcs import MissingError, ReadError
+from capomastro_changes.vcs.errors import MissingError, ReadError
 from capomastro_changes.vcs.git import read_head
 
 FAKE_SSH = """#!{python}

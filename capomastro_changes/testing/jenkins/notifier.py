@@ -15,10 +15,10 @@ import re
 import threading
 import time
 from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
+from capomastro_changes.redaction import redact_url
 from capomastro_changes.testing.jenkins.config import Endpoint
 from capomastro_changes.testing.jenkins.faults import Faults
 from capomastro_changes.testing.jenkins.state import Build
@@ -36,15 +36,6 @@ class Delivery:
     phase: str
     url: str
     outcome: str  # "sent <status>", "dropped", "failed: <reason>", "skipped: <reason>"
-
-
-def redact_url(url: str) -> str:
-    """The URL without ``user:password@``, fit for a log."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
 
 
 def payload(build: Build, phase: str, base_url: str, style: str = "current") -> dict:

@@ -1,0 +1,1 @@
+"""The ``capomastro-changes`` command line: run the site, the demo, checks and status."""

@@ -1,0 +1,106 @@
+"""The ``capomastro-changes`` console command: run the site, the demo, checks and status."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import sys
+from pathlib import Path
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="capomastro-changes", description="Change-based builds for capomastro."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser(
+        "run",
+        help="migrate, then serve the admin and run a Celery worker with beat",
+        description="Runs everything in one go on embedded defaults (SQLite, embedded "
+        "Redis) unless DATABASE_URL / REDIS_URL say otherwise.",
+    )
+    run.add_argument("--host", default="127.0.0.1")
+    run.add_argument("--port", type=int, default=8000)
+    run.add_argument("--no-worker", action="store_true", help="serve the admin only")
+    run.add_argument("--data-dir", help="where the SQLite file and embedded Redis live")
+    demo = sub.add_parser(
+        "demo",
+        help="the whole flow on embedded defaults, narrated",
+        description="Starts the Jenkins stand-in, the site and a worker with beat on a fresh "
+        "SQLite database and embedded Redis, makes commits to sample git and bzr "
+        "repositories and narrates what is detected, triggered and linked.",
+    )
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8000, help="0 picks a free port")
+    demo.add_argument("--no-serve", action="store_true", help="stop after the scenario")
+    demo.add_argument("--json", metavar="FILE", help="write a summary of the run")
+    demo.add_argument("--data-dir", default=".capomastro-changes/demo", help="wiped first")
+    for name, text in (("check", "check sources now"), ("status", "sources and their locks")):
+        cmd = sub.add_parser(name, help=text)
+        if name == "check":
+            cmd.add_argument(
+                "sources", nargs="*", metavar="SOURCE",
+                help="a source id, its URL as the admin shows it, or a dependency name",
+            )  # fmt: skip
+            cmd.add_argument("--all", action="store_true", help="every enabled source")
+    return parser
+
+
+def prepare_demo(args) -> None:
+    """A fresh data directory, embedded services only, file:// sources allowed."""
+    data_dir = Path(args.data_dir).resolve()
+    shutil.rmtree(data_dir, ignore_errors=True)
+    data_dir.mkdir(parents=True)
+    os.environ["CAPOMASTRO_CHANGES_DATA_DIR"] = str(data_dir)
+    os.environ["CAPOMASTRO_CHANGES_ALLOW_FILE_URLS"] = "1"
+    for name in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL"):
+        os.environ.pop(name, None)
+
+
+def share_metrics_between_processes() -> None:
+    """Web server and workers count into one fresh directory, so one scrape sees all."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return
+    base = os.environ.get("CAPOMASTRO_CHANGES_DATA_DIR") or ".capomastro-changes"
+    metrics_dir = Path(base).resolve() / "metrics"
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    metrics_dir.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "demo":
+        prepare_demo(args)
+    elif getattr(args, "data_dir", None):
+        os.environ["CAPOMASTRO_CHANGES_DATA_DIR"] = os.path.abspath(args.data_dir)
+    if args.command in ("run", "demo"):
+        share_metrics_between_processes()
+        # SIGTERM (a service manager, a test) ends like Ctrl-C: workers and the
+        # embedded Redis are stopped on the way out instead of being orphaned.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "capomastro_changes.site.settings")
+    import django
+    from django.apps import apps
+
+    if not apps.ready:  # called again in a set-up process: keep its logging as it is
+        django.setup()
+    if args.command == "run":
+        from capomastro_changes.site.runner import run
+
+        return run(host=args.host, port=args.port, worker=not args.no_worker)
+    if args.command == "demo":
+        from capomastro_changes.cli.demo import run_demo
+
+        return run_demo(args.host, args.port, serve=not args.no_serve, json_file=args.json)
+    from capomastro_changes.cli import console
+
+    if args.command == "check":
+        return console.check(args.sources, every=args.all)
+    return console.status()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,162 @@
+"""Concluding a check: write it down, move the source's state, request what is behind.
+
+State moves only as the compare rules allow: an error or a missing branch is
+recorded and backed off, never taken for a change; a change becomes one
+rebuild request per dependency that is behind, whatever the number of
+workers and retries.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import Case, DateTimeField, Value, When
+from django.utils import timezone
+
+from capomastro_changes import metrics
+from capomastro_changes.conf import settings
+from capomastro_changes.detection import history, scheduling
+from capomastro_changes.detection.compare import decide
+from capomastro_changes.models import CheckRecord, Dependency, RebuildRequest, SourceState
+from capomastro_changes.rebuilds.requests import request_rebuild
+from capomastro_changes.revisions import Decision, Outcome, ProbeAnswer, StoredState
+
+log = logging.getLogger(__name__)
+
+
+def conclude(
+    state: SourceState,
+    answer: ProbeAnswer,
+    probe_name: str,
+    started: datetime,
+    dependencies: list[Dependency] | None = None,
+) -> CheckRecord:
+    """Record what a probe answered, schedule the next check, request what is behind.
+
+    ``dependencies`` are the source's as read before the probe, when the caller
+    has them: if none of them is behind, no request is looked for.
+    """
+    decision = decide(StoredState(state.last_revision or None, state.last_revno), answer)
+    with transaction.atomic():
+        record = CheckRecord.objects.create(
+            source_id=state.pk,
+            started_at=started,
+            duration_ms=round(answer.seconds * 1000, 3),
+            outcome=decision.outcome.value,
+            old_revision=state.last_revision,
+            old_revno=state.last_revno,
+            new_revision=answer.revision.id if answer.revision else "",
+            new_revno=answer.revision.revno if answer.revision else None,
+            probe=probe_name,
+            error=answer.error,
+        )
+        update_state(state, decision, answer, started)
+        if decision.outcome is Outcome.BASELINE:
+            Dependency.objects.filter(source_id=state.pk, last_built_revision="").update(
+                last_built_revision=answer.revision.id, last_built_revno=answer.revision.revno
+            )
+        elif answer.ok and any_behind(dependencies, answer.revision.id):
+            request_behind(state, decision, answer)
+    log_outcome(state, decision)
+    metrics.record_check(state.source.vcs, decision.outcome.value, answer.seconds)
+    if history.due_for_pruning(record):
+        history.prune_history(state.pk)
+    return record
+
+
+STATE_FIELDS = [
+    "last_checked_at",
+    "last_outcome",
+    "last_error",
+    "consecutive_failures",
+    "last_revision",
+    "last_revno",
+    "last_changed_at",
+    "next_check_at",
+]
+
+
+def update_state(
+    state: SourceState, decision: Decision, answer: ProbeAnswer, started: datetime
+) -> None:
+    now = timezone.now()
+    failed = decision.outcome in (Outcome.ERROR, Outcome.MISSING)
+    state.last_checked_at = now
+    state.last_outcome = decision.outcome.value
+    state.last_error = answer.error if failed else ""
+    state.consecutive_failures = state.consecutive_failures + 1 if failed else 0
+    if answer.ok:
+        state.last_revision, state.last_revno = answer.revision.id, answer.revision.revno
+    if decision.triggers_build:
+        state.last_changed_at = now
+    cadence = scheduling.Cadence(
+        settings.CHECK_INTERVAL, settings.MIN_CHECK_INTERVAL, settings.MAX_CHECK_INTERVAL
+    )
+    recent = scheduling.changed_recently(
+        now, state.last_changed_at, state.interval or cadence.default
+    )
+    interval = scheduling.effective_interval(
+        cadence, state.interval, state.consecutive_failures, recent
+    )
+    state.next_check_at = scheduling.next_check_at(
+        now, state.pk, interval, failures=state.consecutive_failures
+    )
+    fields = {name: getattr(state, name) for name in STATE_FIELDS}
+    # A push or "check now" that made the source due while we probed is kept:
+    # the source is looked at exactly once more. Decided in the UPDATE itself.
+    fields["next_check_at"] = Case(
+        When(next_check_at__range=(started, now), then=Value(now)),
+        default=Value(state.next_check_at),
+        output_field=DateTimeField(),
+    )
+    SourceState.objects.filter(pk=state.pk).update(**fields)
+
+
+def any_behind(dependencies: list[Dependency] | None, revision: str) -> bool:
+    """Whether an enabled dependency may not have built ``revision`` (True when unknown).
+
+    A dependency read as up to date before the probe and rolled back since is
+    found behind by the next check.
+    """
+    if dependencies is None:
+        return True
+    return any(d.changes_enabled and d.last_built_revision != revision for d in dependencies)
+
+
+def request_behind(state: SourceState, decision: Decision, answer: ProbeAnswer) -> None:
+    """One request per enabled dependency that has not built (or asked for) this revision.
+
+    A dependency whose trigger failed is still behind, so it is asked again:
+    that is how a change that Jenkins refused is never lost.
+    """
+    revision = answer.revision
+    behind = list(
+        Dependency.objects.filter(source_id=state.pk, changes_enabled=True).exclude(
+            last_built_revision=revision.id
+        )
+    )
+    if not behind:
+        return
+    asked = set(
+        RebuildRequest.objects.filter(dependency__in=behind, revision=revision.id)
+        .exclude(state="error")
+        .values_list("dependency_id", flat=True)
+    )
+    reason = "rewritten" if decision.outcome is Outcome.REWRITTEN else "change"
+    for dep in behind:
+        if dep.pk not in asked:
+            request_rebuild(
+                dep, revision.id, reason, revno=revision.revno,
+                previous_revision=dep.last_built_revision, requested_by="change detection",
+            )  # fmt: skip
+
+
+def log_outcome(state: SourceState, decision: Decision) -> None:
+    if decision.outcome is Outcome.REWRITTEN:
+        log.warning("history of %s was rewritten: %s", state.source, decision.reason)
+    elif decision.outcome in (Outcome.ERROR, Outcome.MISSING):
+        log.warning("check of %s: %s: %s", state.source, decision.outcome, decision.reason)
+    else:
+        log.info("check of %s: %s", state.source, decision.outcome)

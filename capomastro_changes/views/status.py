@@ -1,0 +1,173 @@
+"""Status documents for dashboards: a source or a project, now, as plain JSON-ready dicts.
+
+Each document costs a fixed number of queries whatever the number of
+dependencies (active requests are read for all of them at once), plus one
+Redis round trip per dependency for its lock. Nothing secret goes in: URLs
+lose their passwords (in free text too: errors, details and reasons pass
+through the admin's ``redact_text``), locks show who holds them but never
+their tokens.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from capomastro_changes.coordination.errors import CoordinationError
+from capomastro_changes.coordination.keyspaces import keyspaces
+from capomastro_changes.models import (
+    Build,
+    Dependency,
+    Project,
+    ProjectBuild,
+    ProjectDependency,
+    RebuildRequest,
+    SourceState,
+)
+from capomastro_changes.models.querysets import IN_FLIGHT
+from capomastro_changes.redaction import redact_text, redact_url
+
+log = logging.getLogger(__name__)
+WAITING = ("pending", "waiting")
+MAX_PROJECT_BUILDS = 50
+
+
+def source_status(source_id: int) -> dict | None:
+    """Where a source stands: last check, next check, and each dependency on it."""
+    state = SourceState.objects.select_related("source").filter(pk=source_id).first()
+    if state is None:
+        return None
+    source = state.source
+    deps = list(Dependency.objects.filter(source_id=source_id).order_by("name"))
+    return {
+        "source": source.pk,
+        "vcs": source.vcs,
+        "url": redact_url(source.url),
+        "branch": source.branch,
+        "enabled": state.enabled,
+        "last_revision": state.last_revision,
+        "last_revno": state.last_revno,
+        "last_outcome": state.last_outcome,
+        "last_error": redact_text(state.last_error),
+        "consecutive_failures": state.consecutive_failures,
+        "last_checked_at": state.last_checked_at,
+        "last_changed_at": state.last_changed_at,
+        "next_check_at": state.next_check_at,
+        "dependencies": dependency_documents(deps),
+    }
+
+
+def project_status(project_id: int, builds: int = 10) -> dict | None:
+    """Where a project stands: each dependency with its current build, and the latest builds."""
+    project = Project.objects.filter(pk=project_id).first()
+    if project is None:
+        return None
+    members = list(
+        ProjectDependency.objects.filter(project=project)
+        .select_related("dependency", "current_build__job")
+        .order_by("dependency__name")
+    )
+    documents = dependency_documents([m.dependency for m in members])
+    for member, document in zip(members, documents):
+        document["auto_track"] = member.auto_track
+        document["current_build"] = build_document(member.current_build)
+    latest = ProjectBuild.objects.filter(project=project)[: max(1, min(builds, MAX_PROJECT_BUILDS))]
+    return {
+        "project": project.pk,
+        "name": project.name,
+        "dependencies": documents,
+        "builds": [project_build_document(pb) for pb in latest],
+    }
+
+
+def dependency_documents(deps: list[Dependency]) -> list[dict]:
+    """One document per dependency: building or not, the waiting request, the lock."""
+    active: dict[int, list[RebuildRequest]] = {dep.pk: [] for dep in deps}
+    requests = (
+        RebuildRequest.objects.filter(dependency__in=deps, state__in=IN_FLIGHT + WAITING)
+        .select_related("build")
+        .order_by("-created_at", "-pk")
+    )
+    for request in requests:
+        active[request.dependency_id].append(request)
+    return [_dependency_document(dep, active[dep.pk]) for dep in deps]
+
+
+def _dependency_document(dep: Dependency, active: list[RebuildRequest]) -> dict:
+    in_flight = next((r for r in active if r.state in IN_FLIGHT), None)
+    waiting = [r for r in active if r.state in WAITING]
+    return {
+        "dependency": dep.pk,
+        "name": dep.name,
+        "busy_policy": dep.busy_policy,
+        "changes_enabled": dep.changes_enabled,
+        "last_built_revision": dep.last_built_revision,
+        "last_built_revno": dep.last_built_revno,
+        "building": in_flight is not None,
+        "build_request": request_document(in_flight),
+        "waiting_request": request_document(waiting[0] if waiting else None),
+        "requests_waiting": len(waiting),
+        "lock": lock_document(dep.pk),
+    }
+
+
+def request_document(request: RebuildRequest | None) -> dict | None:
+    if request is None:
+        return None
+    return {
+        "request": request.pk,
+        "state": request.state,
+        "revision": request.revision,
+        "revno": request.revno,
+        "reason": request.reason,
+        "waiting_for": request.waiting_for,
+        "detail": redact_text(request.detail),
+        "created_at": request.created_at,
+        "build": build_document(request.build),
+    }
+
+
+def build_document(build: Build | None) -> dict | None:
+    if build is None:
+        return None
+    return {
+        "number": build.number,
+        "phase": build.phase,
+        "status": build.status,
+        "revision": build.revision,
+        "url": build.url,
+    }
+
+
+def project_build_document(pb: ProjectBuild) -> dict:
+    return {
+        "build_key": pb.build_key,
+        "phase": pb.phase,
+        "status": pb.status,
+        "reason": redact_text(pb.reason),
+        "requested_by": pb.requested_by,
+        "requested_at": pb.requested_at,
+        "ended_at": pb.ended_at,
+        "rebuild_request": pb.rebuild_request_id,
+    }
+
+
+def lock_document(dependency_id: int) -> dict | None:
+    """Who holds the dependency's build lock and who waits for it; None if Redis is away."""
+    try:
+        state = keyspaces().locks.inspect(dependency_id)
+    except CoordinationError as exc:
+        log.warning("lock of dependency %s not read for status: %s", dependency_id, exc)
+        return None
+    holder, waiter = state.holder, state.waiter
+    return {
+        "held": holder is not None,
+        "holder_request": _request_id(holder.request) if holder else None,
+        "since": holder.since if holder else None,
+        "expires_at": holder.expires_at if holder else None,
+        "fence": state.last_fence,
+        "waiter_request": _request_id(waiter.request) if waiter else None,
+    }
+
+
+def _request_id(value: str) -> int | str:
+    return int(value) if value.isdigit() else value
