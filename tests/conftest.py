@@ -13,6 +13,9 @@ import uuid
 import pytest
 import redis
 
+# Celery workers and the Jenkins stand-in, for the engine tests of every stage.
+pytest_plugins = ["real_parts"]
+
 
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory) -> str:

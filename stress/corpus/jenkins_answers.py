@@ -16,10 +16,10 @@ from pathlib import Path
 
 from django.test import override_settings
 
-from capomastro_changes.rebuilds import trigger
 from capomastro_changes.coordination.keyspaces import keyspaces
 from capomastro_changes.jenkins.client import JenkinsError, client_for
 from capomastro_changes.models import Dependency, JenkinsServer, Job, RebuildRequest
+from capomastro_changes.rebuilds import trigger
 from capomastro_changes.testing import servers
 from capomastro_changes.testing.jenkins import JenkinsStandIn
 from capomastro_changes.testing.world import build_jobtype

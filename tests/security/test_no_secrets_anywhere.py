@@ -8,9 +8,8 @@ import pytest
 from django.contrib import admin
 from django.urls import NoReverseMatch, reverse
 
-from capomastro_changes.detection import check
-from capomastro_changes.rebuilds import trigger
 from capomastro_changes.coordination.keyspaces import keyspaces
+from capomastro_changes.detection import check
 from capomastro_changes.jenkins.client import JenkinsError, client_for
 from capomastro_changes.models import (
     CheckRecord,
@@ -21,6 +20,7 @@ from capomastro_changes.models import (
     Source,
     SourceState,
 )
+from capomastro_changes.rebuilds import trigger
 from capomastro_changes.testing.jenkins import JenkinsStandIn
 from capomastro_changes.testing.servers import refused_port
 from capomastro_changes.testing.world import build_jobtype

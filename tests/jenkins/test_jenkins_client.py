@@ -181,22 +181,3 @@ def test_credentials_in_the_url_are_used_and_kept_out_of_messages(jenkins_standi
 def test_a_url_that_is_not_http_is_refused_at_once():
     with pytest.raises(InvalidJenkinsURL, match="not an http"):
         JenkinsClient("ftp://user:secret@jenkins/")
-
-
-def test_the_client_is_the_apps_one_module_that_imports_python_jenkins():
-    """capomastro has a Django app called ``jenkins``: one bridge keeps the name in one place."""
-    import ast
-    from pathlib import Path
-
-    package = Path(__file__).resolve().parent.parent / "capomastro_changes"
-    importers = set()
-    for path in package.rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text())):
-            names = []
-            if isinstance(node, ast.Import):
-                names = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.level == 0:
-                names = [node.module or ""]
-            if any(name == "jenkins" or name.startswith("jenkins.") for name in names):
-                importers.add(path.relative_to(package).as_posix())
-    assert importers == {"jenkins/client.py"}

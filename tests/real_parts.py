@@ -1,5 +1,9 @@
-"""Real parts for the rebuild engine: a Celery worker process, the Jenkins stand-in,
-the notification endpoint on a live server, and git repositories made here."""
+"""Real parts for tests of the engine, whatever its stage: Celery worker processes, the
+Jenkins stand-in, the notification endpoint on a live server.
+
+A pytest plugin (named in ``tests/conftest.py``), so every test folder shares one
+worker per session.
+"""
 
 from __future__ import annotations
 

@@ -19,7 +19,7 @@ from capomastro_changes.testing.jenkins import JenkinsStandIn
 from capomastro_changes.testing.jenkins.pytest_fixtures import wait_until
 from capomastro_changes.testing.repos import make_git
 from capomastro_changes.testing.world import build_jobtype, standin_server
-from tests.endpoints.conftest import metric_values
+from tests.views.conftest import metric_values
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 P = "capomastro_changes_"

@@ -7,7 +7,6 @@ import time
 
 import pytest
 
-from capomastro_changes.rebuilds import trigger
 from capomastro_changes.builds.reaper import reap
 from capomastro_changes.conf import settings
 from capomastro_changes.coordination.keyspaces import keyspaces
@@ -21,6 +20,7 @@ from capomastro_changes.models import (
     ProjectDependency,
     RebuildRequest,
 )
+from capomastro_changes.rebuilds import trigger
 from capomastro_changes.rebuilds.requests import request_rebuild
 from capomastro_changes.testing.jenkins import JenkinsStandIn
 from capomastro_changes.testing.jenkins.pytest_fixtures import wait_until
