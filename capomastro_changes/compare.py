@@ -1,6 +1,7 @@
-"""Kept for docs/probes.md's ``from capomastro_changes.compare import decide``.
+"""Where the compare rules were before the layout: ``from capomastro_changes.compare import
+decide``, as docs/probes.md showed it, keeps working.
 
-The compare rules live in :mod:`capomastro_changes.detection.compare`.
+They live in :mod:`capomastro_changes.detection.compare`.
 """
 
 from capomastro_changes.detection.compare import decide

@@ -1,6 +1,7 @@
-"""Kept for docs/locks.md's ``from capomastro_changes.locks import DependencyLocks``.
+"""Where the build locks were before the layout: ``from capomastro_changes.locks import
+DependencyLocks``, as docs/locks.md showed it, keeps working.
 
-The build locks live in :mod:`capomastro_changes.coordination.locks`.
+They live in :mod:`capomastro_changes.coordination.locks`.
 """
 
 from capomastro_changes.coordination.errors import LockError, LockLost, NotHolder

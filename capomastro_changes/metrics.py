@@ -137,6 +137,7 @@ class DatabaseGauges:
 
     def collect(self):
         from capomastro_changes.models import RebuildRequest, SourceState
+        from capomastro_changes.models.querysets import IN_FLIGHT
 
         waiting = GaugeMetricFamily(
             f"{NAMESPACE}_requests_waiting",
@@ -155,13 +156,13 @@ class DatabaseGauges:
             "Builds started by this system and not yet settled, by request state.",
             labels=["state"],
         )
-        counts = dict.fromkeys(("triggering", "queued", "building"), 0)
-        rows = RebuildRequest.objects.filter(state__in=counts).values_list("state")
+        counts = dict.fromkeys(IN_FLIGHT, 0)
+        rows = RebuildRequest.objects.in_flight().values_list("state")
         counts.update(rows.annotate(n=Count("pk")).order_by())
         for state, number in counts.items():
             in_flight.add_metric([state], number)
         yield in_flight
-        due = SourceState.objects.filter(enabled=True, next_check_at__lte=timezone.now()).count()
+        due = SourceState.objects.due(timezone.now()).order_by().count()
         yield GaugeMetricFamily(
             f"{NAMESPACE}_sources_due", "Enabled sources due for a check now.", value=due
         )

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from urllib.parse import urlsplit
 
+from capomastro_changes.jenkins.values import Artifact
+
 MAX_BODY_BYTES = 256 * 1024
 
 QUEUED = "QUEUED"
@@ -35,15 +37,6 @@ RESULTS = frozenset({"SUCCESS", "UNSTABLE", "FAILURE", "NOT_BUILT", "ABORTED"})
 
 class BadNotification(ValueError):
     """A payload that is not a Notification-plugin build event; the message says why."""
-
-
-@dataclass(frozen=True)
-class Artifact:
-    """An archived file: its path relative to the archive, and where it can be fetched."""
-
-    path: str
-    url: str | None
-    locations: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
 
 @dataclass(frozen=True)

@@ -63,10 +63,17 @@ class QueueItem:
 
 @dataclass(frozen=True)
 class Artifact:
-    """An archived file of a build and the URL it is served at."""
+    """An archived file of a build: its path in the archive, and where it can be fetched.
 
-    relative_path: str
-    url: str
+    The one artifact value: read from Jenkins' JSON API here, and from a
+    notification in :mod:`capomastro_changes.builds.notifications`, whose
+    plugin can name more than one location (``locations``; ``url`` is the
+    archive's, else the first).
+    """
+
+    path: str
+    url: str | None
+    locations: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import logging
 from capomastro_changes import metrics
 from capomastro_changes.coordination.values import BusyPolicy
 from capomastro_changes.models import RebuildRequest
-from capomastro_changes.models.querysets import ACTIVE
+from capomastro_changes.models.querysets import ACTIVE, WAITING
 from capomastro_changes.rebuilds.states import mark_superseded, move, supersede_older
 
 log = logging.getLogger(__name__)
@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 def wait(request: RebuildRequest, what: str, detail: str) -> bool:
     """The request waits for ``what`` ("lock" or "capacity"); False if it moved on."""
     fields = {"state": "waiting", "waiting_for": what, "lock_token": "", "detail": detail}
-    return move(request.pk, ("pending", "waiting"), **fields)
+    return move(request.pk, WAITING, **fields)
 
 
 def wait_for_lock(request: RebuildRequest, holder, superseded: str | None) -> None:
@@ -57,7 +57,7 @@ def wait_for_capacity(request: RebuildRequest, server) -> None:
     if not waiting or policy in (BusyPolicy.DISCARD, BusyPolicy.FAIL):
         return
     supersede_older(request)
-    newer = others.filter(pk__gt=request.pk, state__in=("pending", "waiting")).order_by("-pk")
+    newer = others.filter(pk__gt=request.pk, state__in=WAITING).order_by("-pk")
     newest = newer.first()
     if newest is not None:
         mark_superseded(request.pk, newest)
@@ -68,11 +68,11 @@ def refuse_busy(request: RebuildRequest, policy: BusyPolicy, holder, who: str = 
     who = who or (f"request #{holder.request}" if holder else "another request")
     if policy is BusyPolicy.FAIL:
         detail = f"{request.dependency} was already building ({who}); busy policy is 'fail'"
-        move(request.pk, ("pending", "waiting"), state="refused", lock_token="", detail=detail)
+        move(request.pk, WAITING, state="refused", lock_token="", detail=detail)
         metrics.record_build_refused("busy_fail")
         log.warning("rebuild refused: %s", detail)
     else:
         detail = f"{request.dependency} was already building ({who}); discarded"
-        move(request.pk, ("pending", "waiting"), state="discarded", lock_token="", detail=detail)
+        move(request.pk, WAITING, state="discarded", lock_token="", detail=detail)
         metrics.record_build_refused("busy_discard")
         log.info("rebuild discarded: %s", detail)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 
 from capomastro_changes.models import ChainLink, Dependency, RebuildRequest
-from capomastro_changes.models.querysets import ACTIVE, IN_FLIGHT
+from capomastro_changes.models.querysets import ACTIVE, IN_FLIGHT, WAITING
 from capomastro_changes.rebuilds.planning import CycleError, downstream_order
 from capomastro_changes.rebuilds.requests import current_revision, request_rebuild
 from capomastro_changes.rebuilds.states import move
@@ -69,7 +69,7 @@ def request_after(dep: Dependency, upstream: RebuildRequest) -> str:
         made = request_rebuild(dep, revision, "upstream", upstream=upstream,
                                previous_revision=dep.last_built_revision)  # fmt: skip
         return "" if made else f"{dep} was not asked for (a request at its revision is active)"
-    if active.state in ("pending", "waiting"):
+    if active.state in WAITING:
         return f"{dep} is built by request #{active.pk}, not started yet"
     if not remember(active.pk, upstream.pk):  # it ended between the two looks: ask now
         made = request_rebuild(dep, revision, "upstream", upstream=upstream,

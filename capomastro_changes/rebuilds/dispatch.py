@@ -47,7 +47,7 @@ def dispatch(request_id: int, wake: bool = True) -> bool:
         False only when no build slot was left for it (it waits for one).
     """
     claim = f"claim:{uuid.uuid4().hex}"
-    if not move(request_id, ("pending", "waiting"), lock_token="", new_token=claim):
+    if not move(request_id, WAITING, lock_token="", new_token=claim):
         return True  # already dispatched, or finished: a redelivery has nothing to do
     try:
         return dispatch_claimed(request_id, wake)

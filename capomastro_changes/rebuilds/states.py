@@ -12,6 +12,7 @@ import logging
 from django.utils import timezone
 
 from capomastro_changes.models import RebuildRequest
+from capomastro_changes.models.querysets import WAITING
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ def mark_superseded(request_id: int, by: RebuildRequest) -> bool:
     """A request not started yet gives way to a newer one of its dependency."""
     done = move(
         request_id,
-        ("pending", "waiting"),
+        WAITING,
         state="superseded",
         superseded_by=by,
         waiting_for="",
@@ -53,6 +54,6 @@ def supersede_older(request: RebuildRequest) -> int:
     would build an older revision after it. Returns how many gave way.
     """
     older = RebuildRequest.objects.filter(
-        dependency_id=request.dependency_id, state__in=("pending", "waiting"), pk__lt=request.pk
+        dependency_id=request.dependency_id, state__in=WAITING, pk__lt=request.pk
     ).values_list("pk", flat=True)
     return sum(mark_superseded(pk, request) for pk in list(older))

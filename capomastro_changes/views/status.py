@@ -23,11 +23,10 @@ from capomastro_changes.models import (
     RebuildRequest,
     SourceState,
 )
-from capomastro_changes.models.querysets import IN_FLIGHT
+from capomastro_changes.models.querysets import IN_FLIGHT, WAITING
 from capomastro_changes.redaction import redact_text, redact_url
 
 log = logging.getLogger(__name__)
-WAITING = ("pending", "waiting")
 MAX_PROJECT_BUILDS = 50
 
 

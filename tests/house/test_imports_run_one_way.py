@@ -147,3 +147,12 @@ def test_only_the_bridges_import_their_outside_system(imports):
 def test_the_root_holds_at_most_sixteen_modules():
     root = sorted(p.name for p in PACKAGE.glob("*.py"))
     assert len(root) <= 16, root
+
+
+def test_the_imports_the_docs_promised_before_the_layout_still_work():
+    from capomastro_changes.compare import decide
+    from capomastro_changes.coordination.locks import DependencyLocks as moved
+    from capomastro_changes.detection import compare
+    from capomastro_changes.locks import DependencyLocks
+
+    assert DependencyLocks is moved and decide is compare.decide

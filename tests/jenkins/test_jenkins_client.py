@@ -59,7 +59,7 @@ def test_a_triggered_build_can_be_followed_to_its_console_and_artifacts(client, 
     assert (queued.already_queued, build.result, build.building) == (False, "SUCCESS", False)
     assert dict(build.parameters) == ASKED.as_dict()
     assert "build 12 of r2 after r1: changed" in client.console("app", build.number)
-    assert [a.relative_path for a in build.artifacts] == ["dist/app.tar"]
+    assert [a.path for a in build.artifacts] == ["dist/app.tar"]
     assert (
         build.artifacts[0].url
         == f"{jenkins_standin.url}job/app/{build.number}/artifact/dist/app.tar"
