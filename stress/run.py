@@ -132,9 +132,9 @@ class ChaosRun:
             time.sleep(1.0)
 
     def settled(self) -> bool:
-        from capomastro_changes.models.querysets import ACTIVE, RebuildRequest
+        from capomastro_changes.models import RebuildRequest
 
-        if RebuildRequest.objects.filter(state__in=ACTIVE).exists():
+        if RebuildRequest.objects.active().exists():
             return False
         log = self.jenkins.build_log()
         if any(r.finished_at is None for r in log):
