@@ -30,6 +30,12 @@ DEFAULTS: dict[str, Any] = {
     "MAX_CHECK_INTERVAL": 24 * 3600,
     # Seconds the per-source check lock lives: longer than one probe can take.
     "CHECK_LOCK_TTL": 120,
+    # Checks per batch task, at most: a batch reads all its sources at once (one
+    # thread each), so it ends within one probe's PROBE_TIMEOUT whatever its size.
+    "CHECK_BATCH_MAX": 32,
+    # Worker processes the sweep shares its batches among (None: this machine's
+    # CPU count). Fewer due sources than workers × CHECK_BATCH_MAX make smaller batches.
+    "SWEEP_WORKERS": None,
     # Seconds a probe through Jenkins may take, queue time included, before the
     # check gives up on it (the check lock is held that long, plus CHECK_LOCK_TTL).
     "JENKINS_PROBE_DEADLINE": 600,

@@ -15,7 +15,7 @@ from celery import shared_task
 
 from capomastro_changes.builds import dashboards, reaper
 from capomastro_changes.conf import DISPATCH_JENKINS_CALLS, settings
-from capomastro_changes.detection import check, jenkins_check, sweep
+from capomastro_changes.detection import batch, check, jenkins_check, sweep
 from capomastro_changes.rebuilds import dispatch, full, trigger
 
 
@@ -47,6 +47,16 @@ def sweep_due_sources() -> int:
 def check_source(source_id: int) -> str | None:
     record = check.check_source(source_id)
     return record.outcome if record else None
+
+
+@shared_task(
+    name="capomastro_changes.check_batch",
+    ignore_result=True,
+    **limits(float(settings.CHECK_LOCK_TTL)),
+)
+def check_batch(source_ids: list[int]) -> dict[str, int]:
+    """Check a batch of sources together (the sweep sends these)."""
+    return dict(batch.check_batch(source_ids))
 
 
 @shared_task(name="capomastro_changes.finish_jenkins_probe", ignore_result=True, **jenkins_calls(4))

@@ -33,6 +33,28 @@ class CheckLocks(Keyspace):
         taken = self.client.set(self._key("check", source), token, nx=True, px=self.ttl_ms)
         return token if taken else None
 
+    def acquire_many(self, sources) -> dict:
+        """Check locks on many sources in one round trip: ``{source: token}`` for those taken.
+
+        The locks stay one per source, so a push or "check now" of one of them
+        still waits for this check; only the asking is batched.
+        """
+        sources = list(sources)
+        tokens = [fresh_token() for _ in sources]
+        pipe = self.client.pipeline(transaction=False)
+        for source, token in zip(sources, tokens, strict=True):
+            pipe.set(self._key("check", source), token, nx=True, px=self.ttl_ms)
+        taken = pipe.execute()
+        return {s: t for s, t, ok in zip(sources, tokens, taken, strict=True) if ok}
+
+    def release_many(self, held: dict) -> list[str]:
+        """Free many check locks in one round trip; the keys this batch no longer held."""
+        pipe = self.client.pipeline(transaction=False)
+        keys = [self._key("check", source) for source in held]
+        for key, token in zip(keys, held.values(), strict=True):
+            self._release(keys=[key], args=[token], client=pipe)
+        return [key for key, reply in zip(keys, pipe.execute(), strict=True) if reply != 1]
+
     def release(self, source, token: str) -> None:
         """Free the check lock, if this token still holds it.
 

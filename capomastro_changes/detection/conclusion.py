@@ -40,18 +40,8 @@ def conclude(
     """
     decision = decide(StoredState(state.last_revision or None, state.last_revno), answer)
     with transaction.atomic():
-        record = CheckRecord.objects.create(
-            source_id=state.pk,
-            started_at=started,
-            duration_ms=round(answer.seconds * 1000, 3),
-            outcome=decision.outcome.value,
-            old_revision=state.last_revision,
-            old_revno=state.last_revno,
-            new_revision=answer.revision.id if answer.revision else "",
-            new_revno=answer.revision.revno if answer.revision else None,
-            probe=probe_name,
-            error=answer.error,
-        )
+        record = record_of(state, decision, answer, probe_name, started)
+        record.save()
         update_state(state, decision, answer, started)
         if decision.outcome is Outcome.BASELINE:
             Dependency.objects.filter(source_id=state.pk, last_built_revision="").update(
@@ -64,6 +54,24 @@ def conclude(
     if history.due_for_pruning(record):
         history.prune_history(state.pk)
     return record
+
+
+def record_of(
+    state: SourceState, decision: Decision, answer: ProbeAnswer, probe_name: str, started
+) -> CheckRecord:
+    """The check's history row, not saved yet (a batch saves many in one statement)."""
+    return CheckRecord(
+        source_id=state.pk,
+        started_at=started,
+        duration_ms=round(answer.seconds * 1000, 3),
+        outcome=decision.outcome.value,
+        old_revision=state.last_revision,
+        old_revno=state.last_revno,
+        new_revision=answer.revision.id if answer.revision else "",
+        new_revno=answer.revision.revno if answer.revision else None,
+        probe=probe_name,
+        error=answer.error,
+    )
 
 
 STATE_FIELDS = [
@@ -82,6 +90,20 @@ def update_state(
     state: SourceState, decision: Decision, answer: ProbeAnswer, started: datetime
 ) -> None:
     now = timezone.now()
+    move_state(state, decision, answer, now)
+    fields = {name: getattr(state, name) for name in STATE_FIELDS}
+    # A push or "check now" that made the source due while we probed is kept:
+    # the source is looked at exactly once more. Decided in the UPDATE itself.
+    fields["next_check_at"] = Case(
+        When(next_check_at__range=(started, now), then=Value(now)),
+        default=Value(state.next_check_at),
+        output_field=DateTimeField(),
+    )
+    SourceState.objects.filter(pk=state.pk).update(**fields)
+
+
+def move_state(state: SourceState, decision: Decision, answer: ProbeAnswer, now) -> None:
+    """Move ``state`` (in memory) as the check's decision says, and set its next check."""
     failed = decision.outcome in (Outcome.ERROR, Outcome.MISSING)
     state.last_checked_at = now
     state.last_outcome = decision.outcome.value
@@ -103,15 +125,6 @@ def update_state(
     state.next_check_at = scheduling.next_check_at(
         now, state.pk, interval, failures=state.consecutive_failures
     )
-    fields = {name: getattr(state, name) for name in STATE_FIELDS}
-    # A push or "check now" that made the source due while we probed is kept:
-    # the source is looked at exactly once more. Decided in the UPDATE itself.
-    fields["next_check_at"] = Case(
-        When(next_check_at__range=(started, now), then=Value(now)),
-        default=Value(state.next_check_at),
-        output_field=DateTimeField(),
-    )
-    SourceState.objects.filter(pk=state.pk).update(**fields)
 
 
 def any_behind(dependencies: list[Dependency] | None, revision: str) -> bool:

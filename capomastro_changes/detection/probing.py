@@ -88,8 +88,29 @@ def probe_source(
     """
     if jobtype is _LOOK_UP:
         jobtype = jobtype_for(source)
+    run = prepared_probe(source, jobtype, dependencies)
+    return run(), run.name
+
+
+class PreparedProbe:
+    """One probe of one source with everything it needs read beforehand.
+
+    Calling it touches no database, so a batch can run many at once in threads.
+    """
+
+    def __init__(self, probe, ref: SourceRef, last: tuple[Revision, ...], name: str) -> None:
+        self.probe, self.ref, self.last, self.name = probe, ref, last, name
+
+    def __call__(self) -> ProbeAnswer:
+        return run_guarded(self.probe, self.ref, self.last)
+
+
+def prepared_probe(
+    source: Source, jobtype: JobType | None, dependencies: list[Dependency] | None
+) -> PreparedProbe:
+    """The probe that speaks for ``source`` (``jobtype`` None: in-process), ready to run."""
     ref, last = source_ref(source), known_revisions(source, dependencies)
     if jobtype and jobtype.probe_runner == JobType.PROBE_SCRIPT:
         probe = ScriptProbe(jobtype.bygmester_branch, jobtype.probe_script)
-        return run_guarded(probe, ref, last), f"script {jobtype.probe_script} of {jobtype.name}"
-    return run_guarded(local.probe, ref, last), f"in-process {source.vcs}"
+        return PreparedProbe(probe, ref, last, f"script {jobtype.probe_script} of {jobtype.name}")
+    return PreparedProbe(local.probe, ref, last, f"in-process {source.vcs}")

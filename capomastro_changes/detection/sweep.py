@@ -1,13 +1,19 @@
-"""The sweep: which sources are due, in one indexed query, and a check task for each."""
+"""The sweep: which sources are due, in one indexed query, and check tasks in batches.
+
+Each batch task checks its sources together (:mod:`.batch`): the bookkeeping
+of a check (a task, a lock round trip, the statements) is shared by the batch.
+"""
 
 from __future__ import annotations
 
+import os
 from datetime import datetime, timedelta
 
 from django.utils import timezone
 
 from capomastro_changes import enqueue
 from capomastro_changes.conf import settings
+from capomastro_changes.detection.batch import batches
 from capomastro_changes.models import SourceState
 
 
@@ -17,7 +23,7 @@ def due_sources(now: datetime, limit: int) -> list[int]:
 
 
 def sweep(now: datetime | None = None, limit: int = 5000, expires: float = 50.0) -> list[int]:
-    """Fan out one check task per due source, and hold them until those checks run.
+    """Fan out batch check tasks for the due sources, and hold them until those checks run.
 
     Each selected source's next check moves one check-lock lifetime ahead, so
     the next tick does not queue it again; the check sets the real time.
@@ -29,8 +35,9 @@ def sweep(now: datetime | None = None, limit: int = 5000, expires: float = 50.0)
         return []
     hold = now + timedelta(seconds=settings.CHECK_LOCK_TTL)
     SourceState.objects.filter(source_id__in=due).update(next_check_at=hold)
-    for source_id in due:
-        enqueue.send("capomastro_changes.check_source", source_id, expires=expires)
+    workers = settings.SWEEP_WORKERS or os.cpu_count() or 1
+    for batch in batches(due, workers, settings.CHECK_BATCH_MAX):
+        enqueue.send("capomastro_changes.check_batch", batch, expires=expires)
     return due
 
 

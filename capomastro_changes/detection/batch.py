@@ -1,0 +1,150 @@
+"""Checking many sources in one task: one round trip, a constant number of statements.
+
+Most checks find nothing new. One task per check spends ten times the read on
+bookkeeping (a task, a lock, six statements); a batch shares it. The batch
+takes its sources' check locks in one Redis round trip (the locks stay one
+per source, so a push or "check now" of one source still waits for this
+check), reads every source at once in threads (each read keeps its own
+deadline, so a hung server holds up no other), and writes every unchanged
+source in a fixed number of statements: their history rows in one INSERT, their
+states in one UPDATE. A source that changed, failed, or has a dependency
+behind is concluded one by one as a single check would be (they are few), so
+requests, locks and triggers go on exactly as before.
+
+Sources probed through Jenkins are not batched: their checks wait on Jenkins,
+so each goes back to a check task of its own.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter, defaultdict
+from concurrent.futures import ThreadPoolExecutor
+
+from django.db import transaction
+from django.db.models import Case, DateTimeField, Value, When
+from django.utils import timezone
+
+from capomastro_changes import enqueue, metrics
+from capomastro_changes.coordination.keyspaces import keyspaces
+from capomastro_changes.detection import history
+from capomastro_changes.detection.compare import decide
+from capomastro_changes.detection.conclusion import any_behind, conclude, move_state, record_of
+from capomastro_changes.detection.probing import prepared_probe, probing_job
+from capomastro_changes.models import CheckRecord, Dependency, JobType, SourceState
+from capomastro_changes.revisions import Outcome, StoredState
+
+log = logging.getLogger(__name__)
+
+
+def check_batch(source_ids: list[int]) -> Counter:
+    """Check ``source_ids`` now, together; how many ended in each outcome.
+
+    Sources another check holds are skipped (counted as ``busy``), as a single
+    check skips them.
+    """
+    locks = keyspaces().checks
+    held = locks.acquire_many(dict.fromkeys(source_ids))
+    outcomes = Counter(busy=len(set(source_ids)) - len(held))
+    to_jenkins: list[int] = []
+    try:
+        states = SourceState.objects.select_related("source").in_bulk(list(held))
+        dependencies = defaultdict(list)
+        for dep in (
+            Dependency.objects.filter(source_id__in=list(held))
+            .select_related("job__jobtype", "job__server")
+            .order_by("-priority", "pk")
+        ):
+            dependencies[dep.source_id].append(dep)
+        probes = {}
+        for source_id, state in states.items():
+            job = probing_job(dependencies[source_id])
+            if job and job.jobtype.probe_runner == JobType.PROBE_JENKINS:
+                to_jenkins.append(source_id)
+                continue
+            jobtype = job.jobtype if job else None
+            probes[source_id] = prepared_probe(state.source, jobtype, dependencies[source_id])
+        answers = read_all(probes)
+        outcomes.update(conclude_all(states, dependencies, probes, answers))
+    finally:
+        lost = locks.release_many(held)
+        if lost:
+            log.warning("check locks expired during a batch: %s", ", ".join(lost))
+    for source_id in to_jenkins:  # its check waits on Jenkins: a task of its own
+        enqueue.send("capomastro_changes.check_source", source_id)
+    outcomes["to jenkins"] = len(to_jenkins)
+    log.info("batch of %d checks: %s", len(source_ids), _summary(outcomes))
+    return outcomes
+
+
+def read_all(probes: dict) -> dict[int, tuple]:
+    """Every probe run at once, one thread each: ``{source: (started, answer)}``."""
+    if not probes:
+        return {}
+
+    def run(item):
+        source_id, probe = item
+        started = timezone.now()
+        return source_id, (started, probe())
+
+    with ThreadPoolExecutor(max_workers=len(probes), thread_name_prefix="check") as pool:
+        return dict(pool.map(run, probes.items()))
+
+
+def conclude_all(states, dependencies, probes, answers) -> Counter:
+    """Unchanged sources in a fixed number of statements; the rest one by one."""
+    plain, outcomes = [], Counter()
+    for source_id, (started, answer) in answers.items():
+        state = states[source_id]
+        decision = decide(StoredState(state.last_revision or None, state.last_revno), answer)
+        if (
+            decision.outcome is Outcome.UNCHANGED
+            and answer.revision.revno == state.last_revno
+            and not any_behind(dependencies[source_id], answer.revision.id)
+        ):
+            plain.append((state, decision, answer, started))
+            continue
+        record = conclude(state, answer, probes[source_id].name, started, dependencies[source_id])
+        outcomes[record.outcome] += 1
+    if plain:
+        save_unchanged(plain, probes)
+        outcomes["unchanged"] += len(plain)
+    return outcomes
+
+
+def save_unchanged(plain: list[tuple], probes) -> None:
+    """History rows in one INSERT, states in one UPDATE: whatever the number of sources."""
+    now = timezone.now()
+    records, next_checks, kept_due = [], [], []
+    for state, decision, answer, started in plain:
+        records.append(record_of(state, decision, answer, probes[state.pk].name, started))
+        move_state(state, decision, answer, now)
+        next_checks.append(When(pk=state.pk, then=Value(state.next_check_at)))
+        # A push or "check now" while we probed: looked at exactly once more.
+        kept_due.append(When(pk=state.pk, next_check_at__range=(started, now), then=Value(now)))
+    with transaction.atomic():
+        CheckRecord.objects.bulk_create(records)
+        SourceState.objects.filter(pk__in=[state.pk for state, *_ in plain]).update(
+            last_checked_at=now,
+            last_outcome=Outcome.UNCHANGED.value,
+            last_error="",
+            consecutive_failures=0,
+            next_check_at=Case(*kept_due, *next_checks, output_field=DateTimeField()),
+        )
+    for (state, _, answer, _), record in zip(plain, records, strict=True):
+        metrics.record_check(state.source.vcs, Outcome.UNCHANGED.value, answer.seconds)
+        if record.pk and history.due_for_pruning(record):
+            history.prune_history(state.pk)
+
+
+def batches(source_ids: list[int], workers: int, largest: int) -> list[list[int]]:
+    """Due sources cut into batches, one per worker round: never one source twice."""
+    ids = list(dict.fromkeys(source_ids))
+    if not ids:
+        return []
+    size = max(1, min(largest, -(-len(ids) // max(1, workers))))
+    return [ids[i : i + size] for i in range(0, len(ids), size)]
+
+
+def _summary(outcomes: Counter) -> str:
+    return ", ".join(f"{n} {what}" for what, n in sorted(outcomes.items()) if n) or "none"

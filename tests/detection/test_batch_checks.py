@@ -1,0 +1,106 @@
+"""Checks in batches: what a sweep of many sources costs, and that one slow source
+holds up none of the others."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from capomastro_changes.detection.batch import batches, check_batch
+from capomastro_changes.models import CheckRecord, RebuildRequest, SourceState
+from capomastro_changes.testing import repos, servers
+from capomastro_changes.testing.factories import make_dependency, make_source
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def many_branches(tmp_path, redis_client, key_prefix, settings):
+    """A git repository with many branches: one source per branch, all checked once."""
+    settings.CAPOMASTRO_CHANGES_ALLOWED_SCHEMES = ("file", "git")
+    settings.CAPOMASTRO_CHANGES_REDIS_PREFIX = key_prefix
+    settings.CAPOMASTRO_CHANGES_PROBE_TIMEOUT = 2.0
+    repo = repos.make_git(tmp_path)
+    made = []
+
+    def sources(count: int) -> list[int]:
+        ids = []
+        for n in range(len(made), len(made) + count):
+            made.append(n)
+            repos.git("branch", "-f", f"b{n}", "main", cwd=repo.work)
+            repos.git("push", "-q", "-f", "origin", f"b{n}", cwd=repo.work)
+            dep = make_dependency(source=make_source("git", str(repo.bare), branch=f"b{n}"))
+            ids.append(dep.source_id)
+        assert sum(check_batch(ids).values()) == count  # baselines, one by one
+        return ids
+
+    return repo, sources
+
+
+def statement_kinds(queries) -> list[str]:
+    return [q["sql"].split()[0] for q in queries.captured_queries]
+
+
+def test_statements_per_batch_of_unchanged_sources_do_not_grow_with_the_batch(many_branches):
+    _repo, sources = many_branches
+    small, large = sources(3), sources(12)
+    with CaptureQueriesContext(connection) as few:
+        assert check_batch(small)["unchanged"] == 3
+    with CaptureQueriesContext(connection) as many:
+        assert check_batch(large)["unchanged"] == 12
+    assert statement_kinds(few) == statement_kinds(many)
+    kinds = [k for k in statement_kinds(many) if k in ("SELECT", "INSERT", "UPDATE")]
+    assert kinds == ["SELECT", "SELECT", "INSERT", "UPDATE"], kinds
+    assert CheckRecord.objects.filter(source_id__in=large, outcome="unchanged").count() == 12
+    assert all(s.last_outcome == "unchanged" for s in SourceState.objects.filter(pk__in=large))
+
+
+def test_a_change_in_a_batch_becomes_a_request_as_a_single_check_makes_it(many_branches):
+    repo, sources = many_branches
+    ids = sources(4)
+    new = repo.commit("b2")
+    outcomes = check_batch(ids)
+    assert (outcomes["changed"], outcomes["unchanged"]) == (1, 3)
+    request = RebuildRequest.objects.get()
+    assert (request.dependency.source_id, request.revision) == (ids[2], new)
+
+
+def test_a_hung_server_does_not_slow_the_rest_of_its_batch(many_branches):
+    _repo, sources = many_branches
+    healthy = sources(50)
+    with servers.silent_server() as port:
+        hung = make_dependency(source=make_source("git", f"git://127.0.0.1:{port}/x.git"))
+        started = time.monotonic()
+        outcomes = check_batch([hung.source_id, *healthy])
+        took = time.monotonic() - started
+    assert (outcomes["unchanged"], outcomes["error"]) == (50, 1)
+    assert took < 2.0 + 3.0, took  # the hung read's own deadline, not 51 of them
+    slowest_healthy = max(
+        CheckRecord.objects.filter(source_id__in=healthy).values_list("duration_ms", flat=True)
+    )
+    assert slowest_healthy < 2000, slowest_healthy  # none waited for the hung one
+    state = SourceState.objects.get(pk=hung.source_id)
+    assert "no answer within 2" in state.last_error
+
+
+def test_a_source_another_check_holds_is_skipped_by_the_batch(many_branches, redis_client):
+    from capomastro_changes.coordination.keyspaces import keyspaces
+
+    _repo, sources = many_branches
+    ids = sources(3)
+    token = keyspaces().checks.acquire(ids[0])
+    try:
+        outcomes = check_batch(ids)
+    finally:
+        keyspaces().checks.release(ids[0], token)
+    assert (outcomes["busy"], outcomes["unchanged"]) == (1, 2)
+
+
+def test_batches_hold_every_due_source_once_and_share_them_among_workers():
+    assert batches([1, 2, 2, 3, 4, 5], workers=2, largest=32) == [[1, 2, 3], [4, 5]]
+    cut = batches(list(range(1000)), workers=2, largest=32)
+    assert len(cut) == 32 and sorted(sum(cut, [])) == list(range(1000))
+    assert batches([], workers=4, largest=32) == []
