@@ -36,7 +36,9 @@ REGISTRY = {
     "locks": ("lock_pairs_per_s",),
     "engine": (
         "sweep_1000_s",
-        "sweep_vs_limit",
+        "sweep_vs_polling_run",
+        "sweep_vs_raw_run",
+        "check_cpu_vs_ls_remote",
         "shared_source_probes",
         "fanout_500_queries",
         "fanout_500_s",

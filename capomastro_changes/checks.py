@@ -26,6 +26,8 @@ _POSITIVE_NUMBERS = (
     "JENKINS_TIMEOUT",
     "HISTORY_KEEP",
     "REDIS_SOCKET_TIMEOUT",
+    "CHECK_BATCH_MAX",
+    "CHECK_BATCH_THREADS",
 )
 
 
@@ -44,6 +46,8 @@ def check_settings(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
             )
         )
     errors += _check_schemes()
+    if not errors:
+        errors += _check_batch_fits_its_lock()
     if not isinstance(settings.JENKINS_VIEWS, bool):
         errors.append(
             checks.Error(
@@ -76,6 +80,23 @@ def _check_numbers() -> list[checks.CheckMessage]:
             )
         )
     return errors
+
+
+def _check_batch_fits_its_lock() -> list[checks.CheckMessage]:
+    """A batch whose every source hangs must still end before its check locks expire."""
+    rounds = -(-int(settings.CHECK_BATCH_MAX) // int(settings.CHECK_BATCH_THREADS))
+    worst = rounds * settings.PROBE_TIMEOUT
+    if worst < settings.CHECK_LOCK_TTL:
+        return []
+    return [
+        checks.Error(
+            f"{PREFIX}CHECK_BATCH_MAX / CHECK_BATCH_THREADS × PROBE_TIMEOUT ({worst:g} s) "
+            f"must stay under CHECK_LOCK_TTL ({settings.CHECK_LOCK_TTL:g} s): a batch of "
+            "hung sources would outlive its check locks.",
+            hint="Lower CHECK_BATCH_MAX or raise CHECK_BATCH_THREADS or CHECK_LOCK_TTL.",
+            id="capomastro_changes.E007",
+        )
+    ]
 
 
 def _check_schemes() -> list[checks.CheckMessage]:

@@ -30,9 +30,14 @@ DEFAULTS: dict[str, Any] = {
     "MAX_CHECK_INTERVAL": 24 * 3600,
     # Seconds the per-source check lock lives: longer than one probe can take.
     "CHECK_LOCK_TTL": 120,
-    # Checks per batch task, at most: a batch reads all its sources at once (one
-    # thread each), so it ends within one probe's PROBE_TIMEOUT whatever its size.
-    "CHECK_BATCH_MAX": 32,
+    # Checks per batch task, at most, and reads a batch runs at once (threads).
+    # A batch ends within ceil(CHECK_BATCH_MAX / CHECK_BATCH_THREADS) probe
+    # timeouts even if every source hangs: keep that under CHECK_LOCK_TTL (a
+    # system check says so). Threads × worker processes is the number of
+    # connections open at once: git daemon accepts 32 at most and queues only 5
+    # connects (a connect beyond that waits a second for its retry).
+    "CHECK_BATCH_MAX": 12,
+    "CHECK_BATCH_THREADS": 4,
     # Worker processes the sweep shares its batches among (None: this machine's
     # CPU count). Fewer due sources than workers × CHECK_BATCH_MAX make smaller batches.
     "SWEEP_WORKERS": None,

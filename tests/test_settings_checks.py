@@ -35,3 +35,9 @@ def test_a_views_switch_that_is_not_a_boolean_is_refused(settings):
     settings.CAPOMASTRO_CHANGES_JENKINS_VIEWS = "no"  # a string is true: views would be on
     [error] = check_settings()
     assert error.id == "capomastro_changes.E006" and "'no'" in error.msg
+
+
+def test_a_batch_that_could_outlive_its_check_locks_is_refused(settings):
+    settings.CAPOMASTRO_CHANGES_CHECK_BATCH_MAX = 32  # 8 rounds of 4 threads × 30 s > 120 s
+    [error] = check_settings()
+    assert error.id == "capomastro_changes.E007" and "CHECK_LOCK_TTL" in error.msg

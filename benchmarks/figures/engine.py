@@ -40,7 +40,9 @@ from capomastro_changes.testing.workers import (
 
 KEYS = (
     "sweep_1000_s",
-    "sweep_vs_limit",
+    "sweep_vs_polling_run",
+    "sweep_vs_raw_run",
+    "check_cpu_vs_ls_remote",
     "shared_source_probes",
     "fanout_500_queries",
     "fanout_500_s",
@@ -52,22 +54,24 @@ SHARED_DEPENDENCIES = 200
 FANOUT = 500
 FANOUT_SMALL = 50
 PROJECT_SIZE = 5
-CHILD_TIMEOUT = 240.0
+CHILD_TIMEOUT = 600.0
 SWEEP_TIMEOUT = 120.0
 PREFIXES = [b"refs/heads/main", b"refs/tags/main"]
-_SKIPPED = re.compile(r"source (\d+) is being checked already")
+_BUSY = re.compile(r"batch of \d+ checks from source (\d+): [^\n]*?(\d+) busy")
 
 
 def sizes_for(name: str) -> dict:
     """How much the engine does per run size (``smoke`` is tiny and means nothing)."""
     if name == "smoke":
-        return {"sources": 40, "concurrency": 2, "rounds": 3, "raw": 10, "fanout": (50, 5)}
+        return {"sources": 40, "concurrency": 2, "rounds": 3, "sweep_rounds": 1, "fanout": (50, 5)}
+    # Two worker processes (one per core here), each reading CHECK_BATCH_THREADS
+    # sources at once: the peers run as many reads at once as that.
     quick = name == "quick"
     return {
         "sources": 1000,
-        "concurrency": 4,
+        "concurrency": 2,
         "rounds": 5 if quick else 11,
-        "raw": 30 if quick else 60,
+        "sweep_rounds": 3 if quick else 5,
         "fanout": (FANOUT, FANOUT_SMALL),
     }
 
@@ -267,8 +271,12 @@ def _world(sources: int, base_url: str, server, shared: int):
     return ids, one.pk
 
 
-def _wait_checks(after: int, count: int, timeout: float, sample=None) -> float:
-    """Wait until ``count`` check records newer than ``after`` exist; seconds waited."""
+def _wait_checks(after: int, count: int, timeout: float, sample=None, every=0.01) -> float:
+    """Wait until ``count`` check records newer than ``after`` exist; seconds waited.
+
+    The sweep's rounds look every 50 ms: this process shares the cores with the
+    worker, and the peers' runs have no one watching them.
+    """
     from capomastro_changes.models import CheckRecord
 
     started = time.perf_counter()
@@ -278,7 +286,7 @@ def _wait_checks(after: int, count: int, timeout: float, sample=None) -> float:
             sample()
         if time.perf_counter() > deadline:
             raise RuntimeError(f"checks did not finish within {timeout:g} s")
-        time.sleep(0.01)
+        time.sleep(every)
     return time.perf_counter() - started
 
 
@@ -290,20 +298,88 @@ def _last_check() -> int:
     return CheckRecord.objects.aggregate(top=Max("pk"))["top"] or 0
 
 
-def _sweep_figures(
-    ctx, sizes: dict, ids, base_url: str, worker, daemon_log: Path, daemon_pid: int
-) -> dict:
-    """Baseline every source, then time one sweep of all of them, unchanged."""
+def _sweep_once(ids, pids: list[int], daemon_pid: int, sample=None) -> dict:
+    """One sweep of every source, unchanged: its wall time and the CPU it cost."""
     from django.utils import timezone
 
-    from benchmarks import rawgit
     from capomastro_changes.detection import sweep
     from capomastro_changes.models import CheckRecord, SourceState
 
     count = len(ids)
-    # The baseline: every source's first check (and the worker's warm-up).
+    SourceState.objects.filter(source_id__in=ids).update(next_check_at=timezone.now())
     before = _last_check()
-    sweep.sweep()
+    cpu_before = _cpu_split(pids, daemon_pid)
+    started = time.perf_counter()
+    due = sweep.sweep()
+    published = time.perf_counter() - started
+    _wait_checks(before, count, SWEEP_TIMEOUT, sample, every=0.05)
+    seconds = time.perf_counter() - started
+    cpu_after = _cpu_split(pids, daemon_pid)
+    records = CheckRecord.objects.filter(pk__gt=before)
+    return {
+        "seconds": seconds,
+        "published": published,
+        "due": len(due),
+        "cpu_s": {name: cpu_after[name] - cpu_before[name] for name in cpu_after},
+        "outcomes": sorted(set(records.values_list("outcome", flat=True))),
+        "probe_ms": sorted(records.values_list("duration_ms", flat=True)),
+        "starts": sorted(records.values_list("started_at", flat=True)),
+    }
+
+
+def _polling_run(ctx, urls: list[str], concurrency: int) -> dict:
+    """The peer, run: one real ``git ls-remote URL refs/heads/main`` per source,
+    ``concurrency`` at a time, as Jenkins' SCM polling threads run them."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from benchmarks.repos import GIT
+
+    def one(url: str) -> None:
+        argv = [GIT, "ls-remote", url, "refs/heads/main"]
+        subprocess.run(argv, env=ctx.env, check=True, capture_output=True, timeout=60)
+
+    cpu_before = _children_cpu_s()
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        list(pool.map(one, urls))
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "cpu_s_per_call": (_children_cpu_s() - cpu_before) / len(urls)}
+
+
+def _children_cpu_s() -> float:
+    import resource
+
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
+def _raw_one(url: str) -> None:
+    from benchmarks import rawgit
+
+    rawgit.fetch_refs(url, PREFIXES)
+
+
+def _raw_run(pool, urls: list[str]) -> float:
+    """The physical limit, run: one raw ref round trip per source over the same daemon,
+    from as many processes as the worker has."""
+    started = time.perf_counter()
+    pool.map(_raw_one, urls, chunksize=8)
+    return time.perf_counter() - started
+
+
+def _sweep_figures(
+    ctx, sizes: dict, ids, base_url: str, worker, daemon_log: Path, daemon_pid: int
+) -> dict:
+    """Baseline every source; then, alternated in the same minutes, rounds of our sweep,
+    of the polling peer and of the raw round trips over the same sources; medians."""
+    import multiprocessing
+
+    from capomastro_changes.detection import sweep
+    from capomastro_changes.models import CheckRecord
+
+    count = len(ids)
+    before = _last_check()
+    sweep.sweep()  # the baseline: every source's first check (and the worker's warm-up)
     _wait_checks(before, count + 1, SWEEP_TIMEOUT)
     outcomes = set(CheckRecord.objects.filter(pk__gt=before).values_list("outcome", flat=True))
     if outcomes != {"baseline"}:
@@ -316,83 +392,103 @@ def _sweep_figures(
     def sample() -> None:
         peak_total[0] = max(peak_total[0], sum(_status_kb(pid, "VmRSS") for pid in pids))
 
-    SourceState.objects.filter(source_id__in=ids).update(next_check_at=timezone.now())
-    before, connections = _last_check(), _connections(daemon_log)
-    cpu_before = _cpu_split(pids, daemon_pid)
-    started = time.perf_counter()
-    due = sweep.sweep()
-    published = time.perf_counter() - started
-    _wait_checks(before, count, SWEEP_TIMEOUT, sample)
-    seconds = time.perf_counter() - started
-    cpu_after = _cpu_split(pids, daemon_pid)
+    concurrency = sizes["concurrency"] * _setting("CHECK_BATCH_THREADS")  # reads at once
+    urls = [f"{base_url}/repo-{n}.git" for n in range(count)]
+    ours, polling, raw = [], [], []
+    connections = _connections(daemon_log)
+    with multiprocessing.get_context("spawn").Pool(concurrency) as pool:
+        _raw_run(pool, urls[: concurrency * 8])  # the pool's processes started and warm
+        for n in range(sizes["sweep_rounds"]):
+            runs = [
+                lambda: ours.append(_sweep_once(ids, pids, daemon_pid, sample)),
+                lambda: polling.append(_polling_run(ctx, urls, concurrency)),
+                lambda: raw.append(_raw_run(pool, urls)),
+            ]
+            for run in runs[n % 3 :] + runs[: n % 3]:  # alternated: no one always goes first
+                run()
+    probes = (_connections(daemon_log) - connections) // max(1, len(ours))
     sample()
-    cpu_ms = {
-        name: round((cpu_after[name] - cpu_before[name]) / count * 1000, 3) for name in cpu_after
-    }
-    records = CheckRecord.objects.filter(pk__gt=before)
-    outcomes = set(records.values_list("outcome", flat=True))
-    probe_ms = sorted(records.values_list("duration_ms", flat=True))
-    starts = sorted(records.values_list("started_at", flat=True))
-    probes = _connections(daemon_log) - connections
+    sweep_s = statistics.median(r["seconds"] for r in ours)
+    polling_s = statistics.median(r["seconds"] for r in polling)
+    raw_s = statistics.median(raw)
+    worker_cpu_ms = statistics.median(r["cpu_s"]["worker"] / count * 1000 for r in ours)
+    ls_remote_cpu_ms = statistics.median(r["cpu_s_per_call"] * 1000 for r in polling)
+    middle = sorted(ours, key=lambda r: r["seconds"])[len(ours) // 2]
+    probe_ms, starts = middle["probe_ms"], middle["starts"]
     hwm = {pid: _status_kb(pid, "VmHWM") for pid in pids}
     pss = {pid: _pss_kb(pid) for pid in pids}
-
     floor = _task_path_floor(ctx, ids, pids)
-
-    # The physical limit: one raw ref round trip per source, over the same daemon.
-    urls = [f"{base_url}/repo-{n % count}.git" for n in range(sizes["raw"])]
-    raw = []
-    for url in urls:
-        began = time.perf_counter()
-        rawgit.fetch_refs(url, PREFIXES)
-        raw.append(time.perf_counter() - began)
-    raw_s = statistics.median(raw)
-    ls_remote_s = _ls_remote_median(ctx, urls[:5])
-    concurrency = sizes["concurrency"]
-    limit = count * raw_s / concurrency
-    polling = count * ls_remote_s / concurrency
     scale = "" if count == 1000 else f"--smoke: {count} sources instead of 1,000"
     details = dict(
         sources=count,
-        due_selected=len(due),
-        outcomes=sorted(outcomes),
-        probes_reaching_the_daemon=probes,
-        select_and_publish_s=round(published, 4),
-        cpu_ms_per_check=cpu_ms,
+        rounds=len(ours),
+        sweep_s_each=[round(r["seconds"], 3) for r in ours],
+        polling_s_each=[round(r["seconds"], 3) for r in polling],
+        raw_s_each=[round(s, 3) for s in raw],
+        due_selected=middle["due"],
+        outcomes=middle["outcomes"],
+        connections_to_the_daemon_per_round=probes,
+        select_and_publish_s=round(middle["published"], 4),
+        cpu_ms_per_check={
+            name: round(cpu / count * 1000, 3) for name, cpu in middle["cpu_s"].items()
+        },
+        ls_remote_cpu_ms_per_call=round(ls_remote_cpu_ms, 3),
         task_path_floor=floor,
         probe_ms_median=round(statistics.median(probe_ms), 3),
         probe_ms_p90=round(probe_ms[int(len(probe_ms) * 0.9)], 3),
         first_to_last_check_start_s=round((starts[-1] - starts[0]).total_seconds(), 3),
-        cpu_s_available=round(seconds * (os.cpu_count() or 1), 2),
-        concurrency=concurrency,
+        reads_at_once=concurrency,
+        worker_processes=sizes["concurrency"],
         pool="prefork",
-        raw_round_trip_ms=round(raw_s * 1000, 3),
-        git_ls_remote_ms=round(ls_remote_s * 1000, 3),
-        sources_are=f"{count} symbolic links to {REAL_REPOS} repositories, one git daemon",
+        batch_max=_setting("CHECK_BATCH_MAX"),
+        batch_threads=_setting("CHECK_BATCH_THREADS"),
+        sources_are=f"{count} distinct URLs (links) to {REAL_REPOS} repositories, one git daemon",
         note=scale,
     )
     main_mb = hwm[worker.pid] / 1024
     pool_mb = {str(pid): round(hwm[pid] / 1024, 1) for pid in pids[1:]}
     biggest = max(hwm.values()) / 1024
-    return {
+    results = {
         "sweep_1000_s": figure(
-            seconds,
-            polling,
-            seconds / polling,
+            sweep_s,
+            polling_s,
+            sweep_s / polling_s,
             unit="s per sweep",
-            anchor_is=f"{count} x git ls-remote / {concurrency} (polling with as many executors)",
+            anchor_is=f"{count} real git ls-remote runs, {concurrency} at a time",
             goal="ours <= 2 s",
-            met=seconds <= 2.0,
+            met=sweep_s <= 2.0,
             **details,
         ),
-        "sweep_vs_limit": figure(
-            seconds,
-            limit,
-            seconds / limit,
+        "sweep_vs_polling_run": figure(
+            sweep_s,
+            polling_s,
+            sweep_s / polling_s,
             unit="s per sweep",
-            anchor_is=f"{count} x raw ref round trip / {concurrency} workers (the physical limit)",
+            anchor_is=f"{count} real `git ls-remote URL refs/heads/main`, {concurrency} at a "
+            "time (Jenkins' polling threads), same daemon, alternated rounds",
+            goal="ratio <= 1.0",
+            met=sweep_s / polling_s <= 1.0,
+            **details,
+        ),
+        "sweep_vs_raw_run": figure(
+            sweep_s,
+            raw_s,
+            sweep_s / raw_s,
+            unit="s per sweep",
+            anchor_is=f"{count} real raw ref round trips (benchmarks/rawgit.py) from "
+            f"{concurrency} processes, same daemon, alternated rounds: the physical limit",
             goal="ratio <= 1.5",
-            met=seconds / limit <= 1.5,
+            met=sweep_s / raw_s <= 1.5,
+            **details,
+        ),
+        "check_cpu_vs_ls_remote": figure(
+            worker_cpu_ms,
+            ls_remote_cpu_ms,
+            worker_cpu_ms / ls_remote_cpu_ms,
+            unit="ms of worker CPU per unchanged check (all worker processes, user + system)",
+            anchor_is="git ls-remote's own CPU per call (user + system, from the polling runs)",
+            goal="ratio <= 1.0",
+            met=worker_cpu_ms / ls_remote_cpu_ms <= 1.0,
             **details,
         ),
         "worker_rss_mb": figure(
@@ -412,14 +508,21 @@ def _sweep_figures(
             read_from="/proc/PID/status VmHWM, VmRSS; /proc/PID/smaps_rollup Pss",
         ),
     }
+    return results
+
+
+def _setting(name: str):
+    from capomastro_changes.conf import settings
+
+    return getattr(settings, name)
 
 
 def _task_path_floor(ctx, ids: list[int], pids: list[int]) -> dict:
     """The same sweep with every source's check lock already held, so each task stops early.
 
     What is left is the task path without the check: the due query, the
-    publish, Celery's delivery, one query and one Redis call per task. Counted
-    by the worker's "being checked already" log lines.
+    publish, Celery's delivery, and one Redis round trip per batch. Counted by
+    the busy sources in the worker's batch summary lines.
     """
     from django.utils import timezone
 
@@ -437,7 +540,7 @@ def _task_path_floor(ctx, ids: list[int], pids: list[int]) -> dict:
         started = time.perf_counter()
         sweep.sweep()
         deadline = started + SWEEP_TIMEOUT
-        while len(_skipped_since(log, offset)) < len(ids):
+        while _busy_since(log, offset) < len(ids):
             if time.perf_counter() > deadline:
                 raise RuntimeError("the skipped sweep did not finish")
             time.sleep(0.02)
@@ -453,27 +556,16 @@ def _task_path_floor(ctx, ids: list[int], pids: list[int]) -> dict:
     }
 
 
-def _skipped_since(log: Path, offset: int) -> set[int]:
-    """Sources whose check the worker skipped (lock held), logged after byte ``offset``.
+def _busy_since(log: Path, offset: int) -> int:
+    """Sources the worker's batches skipped (check lock held), logged after byte ``offset``.
 
-    A set: the app's logger and Celery's root handler may both write each line.
+    Each batch counted once, by its first source, though the app's logger and
+    Celery's root handler may both write its line.
     """
     with log.open("rb") as handle:
         handle.seek(offset)
         text = handle.read().decode(errors="replace")
-    return {int(found) for found in _SKIPPED.findall(text)}
-
-
-def _ls_remote_median(ctx, urls: list[str]) -> float:
-    from benchmarks.repos import GIT
-
-    times = []
-    for url in urls:
-        argv = [GIT, "-c", "protocol.version=0", "ls-remote", url, "refs/heads/main"]
-        began = time.perf_counter()
-        subprocess.run(argv, env=ctx.env, check=True, capture_output=True, timeout=30)
-        times.append(time.perf_counter() - began)
-    return statistics.median(times)
+    return sum(int(n) for _first, n in dict(_BUSY.findall(text)).items())
 
 
 def _shared_figure(shared_id: int, daemon_log: Path) -> dict:

@@ -4,7 +4,7 @@ Most checks find nothing new. One task per check spends ten times the read on
 bookkeeping (a task, a lock, six statements); a batch shares it. The batch
 takes its sources' check locks in one Redis round trip (the locks stay one
 per source, so a push or "check now" of one source still waits for this
-check), reads every source at once in threads (each read keeps its own
+check), reads its sources in threads, several at once (each read keeps its own
 deadline, so a hung server holds up no other), and writes every unchanged
 source in a fixed number of statements: their history rows in one INSERT, their
 states in one UPDATE. A source that changed, failed, or has a dependency
@@ -18,14 +18,15 @@ so each goes back to a check task of its own.
 from __future__ import annotations
 
 import logging
+import os
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 
-from django.db import transaction
-from django.db.models import Case, DateTimeField, Value, When
+from django.db import connection, transaction
 from django.utils import timezone
 
 from capomastro_changes import enqueue, metrics
+from capomastro_changes.conf import settings
 from capomastro_changes.coordination.keyspaces import keyspaces
 from capomastro_changes.detection import history
 from capomastro_changes.detection.compare import decide
@@ -73,12 +74,17 @@ def check_batch(source_ids: list[int]) -> Counter:
     for source_id in to_jenkins:  # its check waits on Jenkins: a task of its own
         enqueue.send("capomastro_changes.check_source", source_id)
     outcomes["to jenkins"] = len(to_jenkins)
-    log.info("batch of %d checks: %s", len(source_ids), _summary(outcomes))
+    first = source_ids[0] if source_ids else 0
+    log.info("batch of %d checks from source %s: %s", len(source_ids), first, _summary(outcomes))
     return outcomes
 
 
 def read_all(probes: dict) -> dict[int, tuple]:
-    """Every probe run at once, one thread each: ``{source: (started, answer)}``."""
+    """Every probe run, ``CHECK_BATCH_THREADS`` at once: ``{source: (started, answer)}``.
+
+    Each read keeps its own deadline and start time, so a hung source costs one
+    thread its timeout and delays no other read's answer.
+    """
     if not probes:
         return {}
 
@@ -87,8 +93,20 @@ def read_all(probes: dict) -> dict[int, tuple]:
         started = timezone.now()
         return source_id, (started, probe())
 
-    with ThreadPoolExecutor(max_workers=len(probes), thread_name_prefix="check") as pool:
-        return dict(pool.map(run, probes.items()))
+    return dict(_readers().map(run, probes.items()))
+
+
+_POOL: tuple[int, int, ThreadPoolExecutor] | None = None
+
+
+def _readers() -> ThreadPoolExecutor:
+    """This process's reader threads, started once (after a fork, anew): a batch is
+    too short to pay for starting its threads each time."""
+    global _POOL
+    threads = max(1, int(settings.CHECK_BATCH_THREADS))
+    if _POOL is None or _POOL[:2] != (os.getpid(), threads):
+        _POOL = (os.getpid(), threads, ThreadPoolExecutor(threads, thread_name_prefix="check"))
+    return _POOL[2]
 
 
 def conclude_all(states, dependencies, probes, answers) -> Counter:
@@ -115,26 +133,46 @@ def conclude_all(states, dependencies, probes, answers) -> Counter:
 def save_unchanged(plain: list[tuple], probes) -> None:
     """History rows in one INSERT, states in one UPDATE: whatever the number of sources."""
     now = timezone.now()
-    records, next_checks, kept_due = [], [], []
+    records, next_checks = [], {}
     for state, decision, answer, started in plain:
         records.append(record_of(state, decision, answer, probes[state.pk].name, started))
         move_state(state, decision, answer, now)
-        next_checks.append(When(pk=state.pk, then=Value(state.next_check_at)))
-        # A push or "check now" while we probed: looked at exactly once more.
-        kept_due.append(When(pk=state.pk, next_check_at__range=(started, now), then=Value(now)))
+        next_checks[state.pk] = (started, state.next_check_at)
     with transaction.atomic():
         CheckRecord.objects.bulk_create(records)
-        SourceState.objects.filter(pk__in=[state.pk for state, *_ in plain]).update(
-            last_checked_at=now,
-            last_outcome=Outcome.UNCHANGED.value,
-            last_error="",
-            consecutive_failures=0,
-            next_check_at=Case(*kept_due, *next_checks, output_field=DateTimeField()),
-        )
+        _update_unchanged(now, next_checks)
     for (state, _, answer, _), record in zip(plain, records, strict=True):
         metrics.record_check(state.source.vcs, Outcome.UNCHANGED.value, answer.seconds)
         if record.pk and history.due_for_pruning(record):
             history.prune_history(state.pk)
+
+
+def _update_unchanged(now, next_checks: dict) -> None:
+    """One UPDATE for every unchanged source, each with its own next check.
+
+    Written as SQL: the ORM's ``Case``/``When`` resolves one lookup per source
+    and cost more CPU than the checks themselves. A push or "check now" that
+    made a source due while it was probed keeps it due (``now``): it is looked
+    at exactly once more, as after a single check.
+    """
+    meta = SourceState._meta
+    column = {f.name: connection.ops.quote_name(f.column) for f in meta.fields}
+    key, due = column["source"], column["next_check_at"]
+    value = connection.ops.adapt_datetimefield_value
+    whens, params = [], []
+    for pk, (started, next_at) in next_checks.items():
+        whens.append(f"WHEN {key} = %s AND {due} BETWEEN %s AND %s THEN %s WHEN {key} = %s THEN %s")
+        params += [pk, value(started), value(now), value(now), pk, value(next_at)]
+    ids = list(next_checks)
+    sql = (
+        f"UPDATE {connection.ops.quote_name(meta.db_table)} SET "
+        f"{column['last_checked_at']} = %s, {column['last_outcome']} = %s, "
+        f"{column['last_error']} = %s, {column['consecutive_failures']} = 0, "
+        f"{due} = CASE {' '.join(whens)} END "
+        f"WHERE {key} IN ({', '.join(['%s'] * len(ids))})"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [value(now), Outcome.UNCHANGED.value, "", *params, *ids])
 
 
 def batches(source_ids: list[int], workers: int, largest: int) -> list[list[int]]:

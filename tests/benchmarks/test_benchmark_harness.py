@@ -27,7 +27,9 @@ MEASURED = (
 )
 ENGINE = (
     "sweep_1000_s",
-    "sweep_vs_limit",
+    "sweep_vs_polling_run",
+    "sweep_vs_raw_run",
+    "check_cpu_vs_ls_remote",
     "shared_source_probes",
     "fanout_500_queries",
     "fanout_500_s",
