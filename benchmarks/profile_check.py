@@ -1,12 +1,15 @@
-"""CPU of one unchanged check in one process, without Celery: where the worker's time goes.
+"""CPU of an unchanged check in one process, without Celery: where the worker's time goes.
 
     .venv/bin/python benchmarks/profile_check.py [--sources N] [--profile SORT]
 
 Makes a bare git repository served by ``git daemon`` and N sources that are
 symbolic links to it (distinct sources, one repository), checks each once for
-its baseline, then times a check of every source (``checking.check_source``,
-logging off) and prints the statements of one check and the CPU per check.
-``--profile cumulative`` (or ``tottime``) adds cProfile's table.
+its baseline, then times a check of every source twice, logging off: one
+source at a time (``detection.check.check_source``, what "check now" and a push
+run) and in batches as the sweep sends them (``detection.batch.check_batch``).
+It prints, for each way, the statements of one check (of one batch) and the CPU
+and wall time per check (CPU of all threads: a batch reads in threads).
+``--profile cumulative`` (or ``tottime``) adds cProfile's table of the batches.
 """
 
 from __future__ import annotations
@@ -42,8 +45,9 @@ def main() -> int:
 
 def run(tmp: Path, count: int, sort: str | None, database: str) -> int:
     from django.conf import settings
-    from django.db import connection, reset_queries
 
+    from capomastro_changes.conf import settings as ours
+    from capomastro_changes.detection.batch import batches, check_batch
     from capomastro_changes.detection.check import check_source
     from capomastro_changes.testing import servers
     from capomastro_changes.testing.factories import make_dependency, make_source
@@ -55,26 +59,50 @@ def run(tmp: Path, count: int, sort: str | None, database: str) -> int:
                for n in range(count)]  # fmt: skip
         for source_id in ids:
             check_source(source_id)  # the baselines
-        settings.DEBUG = True
-        reset_queries()
-        check_source(ids[0])
-        statements = [q["sql"].split(" ", 1)[0] for q in connection.queries]
-        settings.DEBUG = False
+        single_statements = statements_of(lambda: check_source(ids[0]))
+        single_cpu, single_wall = timed(lambda: [check_source(i) for i in ids])
+        cut = batches(ids, 1, ours.CHECK_BATCH_MAX)
+        batch_statements = statements_of(lambda: check_batch(cut[0]))
         profile = cProfile.Profile() if sort else None
-        cpu, wall = time.process_time(), time.perf_counter()
         if profile:
             profile.enable()
-        for source_id in ids:
-            check_source(source_id)
+        batch_cpu, batch_wall = timed(lambda: [check_batch(batch) for batch in cut])
         if profile:
             profile.disable()
-        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     print(f"{database}, {count} unchanged git:// checks")
-    print(f"statements of one check: {' '.join(statements)}")
-    print(f"per check: {1000 * cpu / count:.2f} ms CPU, {1000 * wall / count:.2f} ms wall")
+    print(f"one at a time: statements of one check: {' '.join(single_statements)}")
+    print(per_check(single_cpu, single_wall, count))
+    print(
+        f"in batches of {len(cut[0])} ({ours.CHECK_BATCH_THREADS} reads at once): "
+        f"statements of one batch: {' '.join(batch_statements)}"
+    )
+    print(per_check(batch_cpu, batch_wall, count))
     if profile:
         pstats.Stats(profile).sort_stats(sort).print_stats(40)
     return 0
+
+
+def per_check(cpu: float, wall: float, count: int) -> str:
+    return f"  per check: {1000 * cpu / count:.2f} ms CPU, {1000 * wall / count:.2f} ms wall"
+
+
+def statements_of(work) -> list[str]:
+    """The first word of every statement ``work`` runs."""
+    from django.conf import settings
+    from django.db import connection, reset_queries
+
+    settings.DEBUG = True
+    reset_queries()
+    work()
+    settings.DEBUG = False
+    return [q["sql"].split(" ", 1)[0] for q in connection.queries]
+
+
+def timed(work) -> tuple[float, float]:
+    """CPU (all threads of this process) and wall seconds of ``work``."""
+    cpu, wall = time.process_time(), time.perf_counter()
+    work()
+    return time.process_time() - cpu, time.perf_counter() - wall
 
 
 if __name__ == "__main__":
