@@ -40,6 +40,7 @@ from capomastro_changes.testing.workers import (
 
 KEYS = (
     "sweep_1000_s",
+    "sweep_10000_s",
     "sweep_vs_polling_run",
     "sweep_vs_raw_run",
     "check_cpu_vs_ls_remote",
@@ -54,7 +55,7 @@ SHARED_DEPENDENCIES = 200
 FANOUT = 500
 FANOUT_SMALL = 50
 PROJECT_SIZE = 5
-CHILD_TIMEOUT = 600.0
+CHILD_TIMEOUT = 900.0
 SWEEP_TIMEOUT = 120.0
 PREFIXES = [b"refs/heads/main", b"refs/tags/main"]
 _BUSY = re.compile(r"batch of \d+ checks from source (\d+): [^\n]*?(\d+) busy")
@@ -63,7 +64,10 @@ _BUSY = re.compile(r"batch of \d+ checks from source (\d+): [^\n]*?(\d+) busy")
 def sizes_for(name: str) -> dict:
     """How much the engine does per run size (``smoke`` is tiny and means nothing)."""
     if name == "smoke":
-        return {"sources": 40, "concurrency": 2, "rounds": 3, "sweep_rounds": 1, "fanout": (50, 5)}
+        return {
+            "sources": 40, "concurrency": 2, "rounds": 3, "sweep_rounds": 1, "fanout": (50, 5),
+            "many_sources": None,
+        }  # fmt: skip
     # Two worker processes (one per core here), each reading CHECK_BATCH_THREADS
     # sources at once: the peers run as many reads at once as that.
     quick = name == "quick"
@@ -72,6 +76,7 @@ def sizes_for(name: str) -> dict:
         "concurrency": 2,
         "rounds": 5 if quick else 11,
         "sweep_rounds": 3 if quick else 5,
+        "many_sources": None if quick else 10_000,
         "fanout": (FANOUT, FANOUT_SMALL),
     }
 
@@ -243,23 +248,29 @@ def _pss_kb(pid: int) -> int:
 # --- the child's side: the figures ------------------------------------------------
 
 
-def _world(sources: int, base_url: str, server, shared: int):
-    """Sources and dependencies in bulk: ``sources`` distinct ones, ``shared`` on one source."""
+def _world(sources: int, base_url: str, server, shared: int, first: int = 0):
+    """Sources and dependencies in bulk: ``sources`` distinct ones, ``shared`` on one source.
+
+    ``first``: the number of the first source (``repo-N.git``), to add more later.
+    """
     from django.utils import timezone
 
     from capomastro_changes.models import Dependency, Job, Source, SourceState
     from capomastro_changes.testing.world import build_jobtype
 
-    jobtype = build_jobtype("bench")
+    jobtype = build_jobtype(f"bench-{first}" if first else "bench")
     jobs = Job.objects.bulk_create(
-        Job(name=f"bench-{n}", server=server, jobtype=jobtype) for n in range(sources + shared)
+        Job(name=f"bench-{first + n}", server=server, jobtype=jobtype)
+        for n in range(sources + shared)
     )
     own = [
-        Source.objects.for_location("git", f"{base_url}/repo-{n}.git", "main")
+        Source.objects.for_location("git", f"{base_url}/repo-{first + n}.git", "main")
         for n in range(sources)
     ]
     one = Source.objects.for_location("git", f"{base_url}/shared.git", "main")
-    deps = [Dependency(name=f"bench-{n}", job=jobs[n], source=src) for n, src in enumerate(own)] + [
+    deps = [
+        Dependency(name=f"bench-{first + n}", job=jobs[n], source=src) for n, src in enumerate(own)
+    ] + [
         Dependency(name=f"bench-shared-{n}", job=jobs[sources + n], source=one)
         for n in range(shared)
     ]
@@ -509,6 +520,47 @@ def _sweep_figures(
         ),
     }
     return results
+
+
+def _ten_thousand_figure(ctx, sizes, ids, base: Path, base_url: str, server, results) -> dict:
+    """One sweep of 10,000 unchanged sources against the 1,000-source sweep: linear or better."""
+    from django.utils import timezone
+
+    from capomastro_changes.detection import sweep
+    from capomastro_changes.models import CheckRecord, SourceState
+
+    many = sizes["many_sources"]
+    if not many:
+        return {"sweep_10000_s": not_measured("the full run only (about two minutes more)")}
+    for n in range(len(ids), many):
+        (base / f"repo-{n}.git").symlink_to(base / f"real-{n % REAL_REPOS}.git")
+    more, _ = _world(many - len(ids), base_url, server, 0, first=len(ids))
+    everything = [*ids, *more]
+    before = _last_check()
+    sweep.sweep(limit=many)  # the new sources' baselines
+    _wait_checks(before, len(more), SWEEP_TIMEOUT * 10, every=0.2)
+    if CheckRecord.objects.filter(pk__gt=before).exclude(outcome="baseline").exists():
+        raise RuntimeError("the baselines of the 10,000 were not all baselines")
+    SourceState.objects.filter(source_id__in=everything).update(next_check_at=timezone.now())
+    before = _last_check()
+    started = time.perf_counter()
+    sweep.sweep(limit=many)
+    _wait_checks(before, many, SWEEP_TIMEOUT * 10, every=0.2)
+    seconds = time.perf_counter() - started
+    thousand = results["sweep_1000_s"]["value"]
+    ratio = seconds / thousand
+    return {
+        "sweep_10000_s": figure(
+            seconds,
+            thousand,
+            ratio,
+            unit="s per sweep of 10,000 unchanged sources",
+            anchor_is="the median sweep of 1,000 of them, same run",
+            goal="ratio <= 10.5 (linear or better)",
+            met=ratio <= 10.5,
+            sources=many,
+        )
+    }
 
 
 def _setting(name: str):
@@ -793,6 +845,7 @@ def _measure_here(ctx) -> dict:
         )
         results.update(_shared_figure(shared_id, daemon_log))
         results.update(_handoff_figure(standin, server, sizes["rounds"]))
+        results.update(_ten_thousand_figure(ctx, sizes, ids, base, base_url, server, results))
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     results["notes"] = [
         f"engine database: {database}",

@@ -27,6 +27,7 @@ MEASURED = (
 )
 ENGINE = (
     "sweep_1000_s",
+    "sweep_10000_s",
     "sweep_vs_polling_run",
     "sweep_vs_raw_run",
     "check_cpu_vs_ls_remote",
