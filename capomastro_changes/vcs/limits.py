@@ -77,47 +77,73 @@ class Budget:
 class SocketStream:
     """Exact-size reads from a socket, each bounded by the budget's deadline.
 
+    Buffered both ways: git's pkt-lines are a few bytes each, and a receive
+    (or a send) per line cost a system call, and the server a wake-up, for
+    every line. Writes wait in a buffer until the next read (or the close),
+    so a request goes out in one send; reads take whatever the socket holds.
+
     Args:
         sock: A connected socket; the stream owns it.
         budget: The read's budget.
     """
 
+    RECEIVE = 65536
+
     def __init__(self, sock: socket.socket, budget: Budget) -> None:
         self._sock = sock
         self._budget = budget
+        self._received = bytearray()
+        self._pending = bytearray()
 
     def read(self, size: int) -> bytes:
         """Read exactly ``size`` bytes (fewer only at end of stream)."""
-        chunks, wanted = [], size
-        while wanted > 0:
+        self.flush()
+        while len(self._received) < size:
             self._sock.settimeout(self._budget.remaining())
             try:
-                chunk = self._sock.recv(min(wanted, 65536))
+                chunk = self._sock.recv(self.RECEIVE)
             except TimeoutError:
                 raise self._budget.timed_out() from None
             if not chunk:
                 break
             self._budget.spend(len(chunk))
-            chunks.append(chunk)
-            wanted -= len(chunk)
-        return b"".join(chunks)
+            self._received += chunk
+        data = bytes(self._received[:size])
+        del self._received[:size]
+        return data
 
     def write(self, data: bytes) -> None:
-        """Send all of ``data`` before the deadline."""
+        """Queue ``data``; it is sent, before the deadline, with the next read or the close."""
+        self._pending += data
+
+    def flush(self) -> None:
+        """Send what is queued, before the deadline."""
+        if not self._pending:
+            return
         self._sock.settimeout(self._budget.remaining())
         try:
-            self._sock.sendall(data)
+            self._sock.sendall(self._pending)
         except TimeoutError:
             raise self._budget.timed_out() from None
+        self._pending.clear()
 
     def can_read(self) -> bool:
         """True when a read would not block."""
+        self.flush()
+        if self._received:
+            return True
         readable, _, _ = select.select([self._sock], [], [], 0)
         return bool(readable)
 
     def close(self) -> None:
-        """Close the socket."""
-        self._sock.close()
+        """Send what is queued (best effort: the read is over), then close the socket."""
+        try:
+            if not self._budget.expired():
+                self.flush()
+        except (OSError, ReadTimeout):
+            pass
+        finally:
+            self._sock.close()
 
 
 class PipeStream:
