@@ -260,7 +260,7 @@ def _world(sources: int, base_url: str, server, shared: int, first: int = 0):
 
     jobtype = build_jobtype(f"bench-{first}" if first else "bench")
     jobs = Job.objects.bulk_create(
-        Job(name=f"bench-{first + n}", server=server, jobtype=jobtype)
+        Job(name=f"bench-{first}-{n}" if first else f"bench-{n}", server=server, jobtype=jobtype)
         for n in range(sources + shared)
     )
     own = [
