@@ -7,11 +7,13 @@ Jenkins stand-in over HTTP and the notification endpoint on a live server.
 import pytest
 
 from capomastro_changes.detection import check
-from capomastro_changes.models import Dependency, Job, RebuildRequest, Source
+from capomastro_changes.models import Dependency, Job, JobType, RebuildRequest, Source
 from capomastro_changes.tasks import check_source
+from capomastro_changes.testing.factories import make_dependency
+from capomastro_changes.testing.jenkins.jobs import freestyle_job_xml
 from capomastro_changes.testing.jenkins.pytest_fixtures import wait_until
 from capomastro_changes.testing.repos import make_bzr, make_git
-from capomastro_changes.testing.world import build_jobtype, standin_server
+from capomastro_changes.testing.world import BUILD_PARAMETERS, build_jobtype, standin_server
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -111,3 +113,57 @@ def test_a_change_dropped_while_building_is_built_once_the_lock_is_free_exactly_
     assert built(jenkins) == [first, tip]
     states = RebuildRequest.objects.filter(revision=tip).order_by("pk").values_list("state")
     assert [s for (s,) in states] == [dropped, "succeeded"]
+
+
+def status_of(client, settings, source_id):
+    settings.CAPOMASTRO_CHANGES_API_TOKENS = ["convergence-token"]
+    auth = {"Authorization": "Bearer convergence-token"}
+    response = client.get(f"/changes/status/sources/{source_id}/", headers=auth)
+    metrics = client.get("/changes/metrics/", headers=auth).content.decode()
+    return response.json()["dependencies"][0]["behind_source"], metrics
+
+
+def test_a_dependency_whose_builds_fail_shows_as_behind_its_source_with_the_reason(
+    tmp_path, jenkins, engine_settings, celery_worker_process, client, admin_client
+):
+    repo = make_git(tmp_path, commits=1)
+    dep = dependency_on(jenkins, "git", repo.bare.as_uri())
+    failing = freestyle_job_xml(
+        'echo "no compiler here"; exit 1',
+        parameters=BUILD_PARAMETERS,
+        notify=["{{ notifications_url }}"],
+    )
+    JobType.objects.filter(pk=dep.job.jobtype_id).update(config_xml=failing)
+    assert check.check_source(dep.source_id).outcome == "baseline"
+    behind, metrics = status_of(client, engine_settings, dep.source_id)
+    assert behind["behind"] is False and 'dependencies_behind{reason="builds fail"} 0.0' in metrics
+    tip = repo.commit(message="does not build")
+    check.check_source(dep.source_id)
+    failed = RebuildRequest.objects.filter(dependency=dep, revision=tip, state="failed")
+    wait_until(failed.exists, timeout=40)
+    behind, metrics = status_of(client, engine_settings, dep.source_id)
+    assert (behind["behind"], behind["stuck"], behind["reason"]) == (True, True, "builds fail")
+    assert behind["since"] and "FAILURE" in behind["detail"]
+    assert 'dependencies_behind{reason="builds fail"} 1.0' in metrics
+    page = admin_client.get(f"/admin/capomastro_changes/dependency/{dep.pk}/change/")
+    assert "builds fail" in page.content.decode()
+    listing = admin_client.get("/admin/capomastro_changes/dependency/").content.decode()
+    assert "cc-builds fail" in listing
+    check.check_source(dep.source_id)  # a failing build is not retried by every check
+    assert RebuildRequest.objects.filter(dependency=dep).count() == 1
+
+
+def test_a_dependency_with_change_builds_off_shows_as_behind_its_source(
+    tmp_path, client, engine_settings
+):
+    repo = make_git(tmp_path, commits=1)
+    source = Source.objects.for_location("git", repo.bare.as_uri(), "main")
+    dep = make_dependency(name="libfoo", source=source)
+    assert check.check_source(source.pk).outcome == "baseline"
+    Dependency.objects.filter(pk=dep.pk).update(changes_enabled=False)
+    repo.commit(message="not built: change builds are off")
+    check.check_source(source.pk)
+    behind, metrics = status_of(client, engine_settings, source.pk)
+    assert (behind["reason"], behind["stuck"]) == ("changes disabled", True)
+    assert "change builds are off" in behind["detail"]
+    assert 'dependencies_behind{reason="changes disabled"} 1.0' in metrics
