@@ -67,7 +67,8 @@ class BuildQueue:
     (Jenkins: five minutes); a test shortens it to meet a forgotten item.
     ``executable_lag`` is how long a left item shows ``executable: null``:
     Jenkins' ``Queue$LeftItem.getExecutable()`` is null until the executor
-    has made the build (``WorkUnitContext``), a moment after the item left.
+    has made the build (``WorkUnitContext``), a moment after the item left;
+    a build that already ended certainly has been made.
     """
 
     executable_lag: float = 0.3

@@ -210,10 +210,13 @@ def queue_item_json(item: QueueItem, base: str, queue: BuildQueue) -> dict:
         data["cancelled"] = item.cancelled
         data["executable"] = None
         build = queue.state.jobs.get(item.job)
-        made = item.left_at is not None and time.monotonic() - item.left_at >= queue.executable_lag
-        if item.build_number is not None and build is not None and made:
+        if item.build_number is not None and build is not None:
             ref = build.builds.get(item.build_number)
-            data["executable"] = build_ref(ref, base)
+            young = (
+                item.left_at is not None and time.monotonic() - item.left_at < queue.executable_lag
+            )
+            if ref is not None and not (young and ref.building):  # briefly null, as in Jenkins
+                data["executable"] = build_ref(ref, base)
     return data
 
 
