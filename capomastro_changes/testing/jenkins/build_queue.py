@@ -71,7 +71,7 @@ class BuildQueue:
     a build that already ended certainly has been made.
     """
 
-    executable_lag: float = 0.3
+    executable_lag: float = 0.1
 
     def __init__(
         self,
