@@ -56,6 +56,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             last=[args.last] if args.last else [],
             timeout=args.timeout,
             allowed_schemes=_allowed_schemes(args.allow_scheme),
+            # With only a revision id, a bzr uncommit or overwrite shows in the history alone.
+            history=args.last_revno is None,
         )
     except ReadError as exc:
         print(f"bygmester-probe: {exc}", file=sys.stderr)

@@ -162,10 +162,43 @@ class DatabaseGauges:
         for state, number in counts.items():
             in_flight.add_metric([state], number)
         yield in_flight
+        yield from behind_gauges()
         due = SourceState.objects.due(timezone.now()).order_by().count()
         yield GaugeMetricFamily(
             f"{NAMESPACE}_sources_due", "Enabled sources due for a check now.", value=due
         )
+
+
+def behind_gauges():
+    """Dependencies behind their source by reason, and for how long the oldest has been."""
+    from capomastro_changes.models import Dependency
+    from capomastro_changes.models.lag import REASONS, lags
+
+    deps = list(Dependency.objects.exclude(source=None).select_related("source__state"))
+    counts = dict.fromkeys(REASONS, 0)
+    oldest = dict.fromkeys(REASONS, 0.0)
+    now = timezone.now()
+    for lag in lags(deps).values():
+        if lag.behind:
+            counts[lag.reason] += 1
+            if lag.since is not None:
+                oldest[lag.reason] = max(oldest[lag.reason], (now - lag.since).total_seconds())
+    behind = GaugeMetricFamily(
+        f"{NAMESPACE}_dependencies_behind",
+        "Dependencies not built at their source's tip, by reason (builds fail, changes "
+        "disabled and requests fail need a person; the others are catching up).",
+        labels=["reason"],
+    )
+    longest = GaugeMetricFamily(
+        f"{NAMESPACE}_dependencies_behind_seconds",
+        "How long the longest-behind dependency of each reason has been behind.",
+        labels=["reason"],
+    )
+    for reason in REASONS:
+        behind.add_metric([reason], counts[reason])
+        longest.add_metric([reason], round(oldest[reason], 3))
+    yield behind
+    yield longest
 
 
 class _Forward:

@@ -4,8 +4,10 @@ It runs the real system on loopback (a scratch database, its own Redis, three
 Celery workers, beat with a one-second sweep, the notification endpoint, the
 Jenkins stand-in with faults on) against git and bzr sources that change at
 random, SIGKILLs a worker mid-task and restarts Redis once, lets everything
-settle, and then measures the five invariants. Exit status 0 only when every
-invariant count is 0 and every kind of fault really happened.
+settle, and then measures the six invariants (convergence among them: every
+enabled dependency built at its source's tip, or shown behind with a reason).
+Exit status 0 only when every invariant count is 0 and every kind of fault
+really happened.
 """
 
 from __future__ import annotations

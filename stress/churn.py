@@ -1,4 +1,5 @@
-"""Random history for the world's sources: commits, force-pushes, overwrites, deletions.
+"""Random history for the world's sources: commits, force-pushes (back to earlier
+commits too), overwrites, deletions.
 
 Most steps are plain commits; a few rewrite history (a git force-push, a bzr
 uncommit or ``pull --overwrite``) or delete the tracked git branch, which a
@@ -54,6 +55,9 @@ class Churn:
             repo.delete_branch("main")
             self.deleted.add(name)
             return "deleted_branch"
+        if roll < 0.13 and int(git("rev-list", "--count", "main", cwd=repo.bare)) > 2:
+            repo.force_back(f"HEAD~{self.rng.randint(1, 2)}")  # a withdrawn commit
+            return "force_push_back"
         if roll < 0.18:
             repo.rewrite()
             return "force_push"

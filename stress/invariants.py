@@ -1,4 +1,4 @@
-"""The five invariants of a chaos run, measured after it settled, and the run's figures.
+"""The six invariants of a chaos run, measured after it settled, and the run's figures.
 
 Builds are read from the stand-in's own build log (what Jenkins really ran),
 final revisions from the repositories themselves, and the rest from the
@@ -42,12 +42,26 @@ def overlapping_builds(build_log) -> list[str]:
 
 
 def duplicate_builds(build_log) -> list[str]:
-    """Builds of one job at one revision for one reason, beyond the first."""
-    runs = Counter(
-        (r.job, (r.parameters or {}).get("REVISION"), (r.parameters or {}).get("REASON"))
-        for r in build_log
-    )
-    return [f"{job} {rev[:12]} ({why}) x{n}" for (job, rev, why), n in runs.items() if n > 1]
+    """Builds of one job at one revision for one reason, beyond the first, with no build
+    of another revision between them (a revision withdrawn and restored is built again)."""
+    by_job = defaultdict(list)
+    for record in build_log:
+        by_job[record.job].append(record)
+    found = []
+    for job, records in by_job.items():
+        records.sort(key=lambda r: (r.started_at is None, r.started_at or 0, r.number))
+        seen: Counter = Counter()
+        current = None
+        for record in records:
+            params = record.parameters or {}
+            revision, why = params.get("REVISION"), params.get("REASON")
+            if revision != current:
+                seen.clear()
+                current = revision
+            seen[why] += 1
+            if seen[why] == 2:
+                found.append(f"{job} {str(revision)[:12]} ({why}) twice in a row")
+    return found
 
 
 def lost_revisions(handles: list[SourceHandle], build_log) -> list[str]:
@@ -65,6 +79,41 @@ def lost_revisions(handles: list[SourceHandle], build_log) -> list[str]:
             continue
         lost.append(f"{dep.name} at {tip[-24:]}")
     return lost
+
+
+def built_at(handle: SourceHandle, build_log) -> str:
+    """The revision the dependency is built at, by what Jenkins ran: its newest
+    successful build's, else the baseline (nothing was ever built)."""
+    ran = [
+        r for r in build_log
+        if r.job == handle.dependency.name and r.finished_at and r.result == "SUCCESS"
+    ]  # fmt: skip
+    if not ran:
+        return handle.baseline
+    newest = max(ran, key=lambda r: (r.started_at or 0, r.number))
+    return (newest.parameters or {}).get("REVISION", "")
+
+
+def silent_laggards(handles: list[SourceHandle], build_log) -> list[str]:
+    """Enabled dependencies not built at their source's real tip and not shown as behind
+    it with a reason that needs a person (convergence, docs/locks.md)."""
+    from capomastro_changes.models import Dependency
+    from capomastro_changes.models.lag import lags
+
+    ids = [h.dependency.pk for h in handles]
+    deps = {d.pk: d for d in Dependency.objects.filter(pk__in=ids).select_related("source__state")}
+    shown = lags(list(deps.values()))
+    found = []
+    for handle in handles:
+        dep = deps[handle.dependency.pk]
+        if not dep.changes_enabled:
+            continue
+        tip, built = tip_of(handle), built_at(handle, build_log)
+        if built == tip or shown[dep.pk].stuck:
+            continue
+        why = shown[dep.pk].reason or "shown at its tip"
+        found.append(f"{dep.name}: built at {built[-16:]}, tip {tip[-16:]} ({why})")
+    return found
 
 
 def stuck_locks(dependency_ids, source_ids) -> list[str]:
@@ -99,6 +148,7 @@ def measure(handles: list[SourceHandle], build_log) -> dict[str, list[str]]:
         "lost_revisions": lost_revisions(handles, build_log),
         "stuck_locks": stuck_locks(deps, sources),
         "unexplained_requests": unexplained_requests(),
+        "silent_laggards": silent_laggards(handles, build_log),
     }
 
 

@@ -124,7 +124,8 @@ class ChaosRun:
         self.start_worker(f"worker{len(self.events['worker_kills']) + WORKERS}")
 
     def settle(self) -> None:
-        """Wait until every source's final revision is built or explained, nothing in flight."""
+        """Wait until every dependency is built at its source's tip (or stuck, and shown so),
+        every final revision built or explained, nothing in flight."""
         deadline = time.monotonic() + self.plan["settle_seconds"]
         while time.monotonic() < deadline:
             if self.settled():
@@ -139,7 +140,9 @@ class ChaosRun:
         log = self.jenkins.build_log()
         if any(r.finished_at is None for r in log):
             return False
-        return not invariants.lost_revisions(self.world.handles, log)
+        handles = self.world.handles
+        return not (invariants.lost_revisions(handles, log)
+                    or invariants.silent_laggards(handles, log))  # fmt: skip
 
     def quiesce(self) -> None:
         """Stop beat, let the broker queue drain, so no check or build is left mid-way.

@@ -101,7 +101,7 @@ def rebuild_message(dep, revision: str, made: RebuildRequest | None) -> str:
     at = revision[:12] or "its current revision"
     if made is not None:
         return f"{dep}: rebuild at {at} requested (request #{made.pk})."
-    active = RebuildRequest.objects.filter(dependency=dep, revision=revision).first()
+    active = RebuildRequest.objects.active().filter(dependency=dep, revision=revision).first()
     which = f" (request #{active.pk}, {active.state})" if active else ""
     return f"{dep}: a rebuild at {at} is already requested{which}; nothing new."
 

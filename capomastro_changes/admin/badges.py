@@ -76,6 +76,14 @@ def short_revision(revision: str, revno: int | None = None) -> SafeString | str:
     return format_html('<code title="{}">{}</code>', revision, label)
 
 
+def lag_badge(lag) -> SafeString | str:
+    """A dependency behind its source: why, since when on hover; a dash when it is at the tip."""
+    if not lag.behind:
+        return NONE
+    colour = "#ba2121" if lag.stuck else "#999"
+    return badge(lag.reason, colour, redact_text(f"since {when(lag.since)}: {lag.detail}"))
+
+
 def outside_link(url: str, label: str, css_class: str) -> SafeString:
     """A link to ``url`` when it is http(s); otherwise ``label`` as plain text.
 

@@ -44,6 +44,19 @@ def table(headers, rows) -> SafeString:
     )
 
 
+def lag_panel(lag) -> SafeString:
+    """Whether the dependency is built at its source's tip; if not, since when and why."""
+    if not lag.behind:
+        return format_html("{}", "built at its source's tip")
+    rows = [
+        ("reason", badges.lag_badge(lag)),
+        ("since", badges.when(lag.since)),
+        ("needs a person", "yes" if lag.stuck else "no: it is catching up"),
+        ("detail", badges.redact_text(lag.detail)),
+    ]
+    return table(("", ""), rows)
+
+
 def state_panel(state: SourceState | None) -> SafeString:
     """The source's last check, its error in full, and when it is checked next."""
     if state is None:

@@ -14,6 +14,7 @@ from capomastro_changes.admin import actions, badges, panels
 from capomastro_changes.admin.locking import read_lock
 from capomastro_changes.admin.schedules import ScheduleLinksMixin
 from capomastro_changes.models import ChainLink, Dependency, RebuildRequest, Source
+from capomastro_changes.models.lag import lags
 from capomastro_changes.redaction import redact_url
 from capomastro_changes.vcs.identity import url_key
 
@@ -168,7 +169,7 @@ class DependencyAdmin(
 ):
     list_display = (
         "name", "vcs", "location", "branch", "last_revision", "outcome", "last_changed",
-        "next_check", "lock", "busy_policy", "changes_enabled",
+        "next_check", "lock", "behind", "busy_policy", "changes_enabled",
     )  # fmt: skip
     list_filter = ("source__state__last_outcome", "source__vcs", "busy_policy", "changes_enabled")
     search_fields = ("name", "source__url_key")
@@ -177,6 +178,7 @@ class DependencyAdmin(
     readonly_fields = (
         "last_built_revision",
         "last_built_revno",
+        "behind_source",
         "state_panel",
         "lock_panel",
         "requests_panel",
@@ -244,6 +246,23 @@ class DependencyAdmin(
     @admin.display(description="build lock")
     def lock(self, obj):
         return badges.lock_summary(read_lock(obj.pk))
+
+    def get_changelist_instance(self, request):
+        """The page's dependencies get their lag in a few queries, not a few per row."""
+        changelist = super().get_changelist_instance(request)
+        rows = list(changelist.result_list)
+        for dep, lag in zip(rows, lags(rows).values()):
+            dep.lag = lag
+        return changelist
+
+    @admin.display(description="behind its source")
+    def behind(self, obj):
+        lag = getattr(obj, "lag", None) or lags([obj])[obj.pk]
+        return badges.lag_badge(lag)
+
+    @admin.display(description="behind its source")
+    def behind_source(self, obj):
+        return panels.lag_panel(lags([obj])[obj.pk])
 
     @admin.display(description="source state")
     def state_panel(self, obj):

@@ -12,7 +12,7 @@ import logging
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import Case, DateTimeField, Value, When
+from django.db.models import Case, DateTimeField, Min, Value, When
 from django.utils import timezone
 
 from capomastro_changes import metrics
@@ -139,10 +139,12 @@ def any_behind(dependencies: list[Dependency] | None, revision: str) -> bool:
 
 
 def request_behind(state: SourceState, decision: Decision, answer: ProbeAnswer) -> None:
-    """One request per enabled dependency that has not built (or asked for) this revision.
+    """One request per enabled dependency not built at this revision and not asking for it.
 
-    A dependency whose trigger failed is still behind, so it is asked again:
-    that is how a change that Jenkins refused is never lost.
+    Deduplication is against what is active and what the dependency is built
+    at now, never against history: a revision built once, withdrawn (a
+    force-push back, a bzr uncommit) and restored is built again, and one a
+    busy policy dropped is asked for again once its dependency is free.
     """
     revision = answer.revision
     behind = list(
@@ -153,10 +155,11 @@ def request_behind(state: SourceState, decision: Decision, answer: ProbeAnswer) 
     if not behind:
         return
     asked = set(
-        RebuildRequest.objects.filter(dependency__in=behind, revision=revision.id)
-        .exclude(state="error")
+        RebuildRequest.objects.active()
+        .filter(dependency__in=behind, revision=revision.id)
         .values_list("dependency_id", flat=True)
     )
+    asked |= already_refused(behind, revision.id)
     reason = "rewritten" if decision.outcome is Outcome.REWRITTEN else "change"
     for dep in behind:
         if dep.pk not in asked:
@@ -164,6 +167,30 @@ def request_behind(state: SourceState, decision: Decision, answer: ProbeAnswer) 
                 dep, revision.id, reason, revno=revision.revno,
                 previous_revision=dep.last_built_revision, requested_by="change detection",
             )  # fmt: skip
+
+
+def already_refused(deps: list[Dependency], revision: str) -> set[int]:
+    """Dependencies whose busy policy already dropped ``revision`` during the build still on.
+
+    ``discard`` and ``fail`` answer once per revision while one build runs (a
+    check every minute during a long build would otherwise record a skip, or
+    an error, every minute); once nothing is active the revision is asked for.
+    """
+    busy = {
+        dep_id: started
+        for dep_id, started in RebuildRequest.objects.active()
+        .filter(dependency__in=deps)
+        .values("dependency_id")
+        .annotate(started=Min("created_at"))
+        .values_list("dependency_id", "started")
+        .order_by()
+    }
+    if not busy:
+        return set()
+    dropped = RebuildRequest.objects.filter(
+        dependency_id__in=busy, revision=revision, state__in=("discarded", "refused")
+    ).values_list("dependency_id", "created_at")
+    return {dep_id for dep_id, made in dropped if made >= busy[dep_id]}
 
 
 def log_outcome(state: SourceState, decision: Decision) -> None:

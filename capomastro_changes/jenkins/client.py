@@ -161,7 +161,9 @@ class JenkinsClient:
         for item in self._jenkins.get_queue_info():
             if item.get("task", {}).get("name") == name:
                 queued = queue_item_from_json(item)
-                if dict(queued.parameters) == values:
+                # Jenkins shows no password value: the item matches on the values it shows.
+                shown = {k: v for k, v in values.items() if k in queued.parameters}
+                if queued.parameters and dict(queued.parameters) == shown:
                     return QueuedBuild(job=name, queue_id=queued.queue_id, already_queued=True)
         if not self._jenkins.job_exists(name):
             raise JenkinsNotFound(

@@ -6,6 +6,7 @@ capomastro's job types do); values are XML-escaped by autoescaping.
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
 from importlib import resources
 from urllib.parse import urlencode
 
@@ -52,3 +53,26 @@ def render_probe_config(jobtype) -> str:
         }
     )
     return _ENGINE.from_string(probe_template()).render(context)
+
+
+def same_config(stored: str | None, ours: str) -> bool:
+    """Whether Jenkins' stored config.xml means what ours does.
+
+    Jenkins does not keep the text it was sent: ``AbstractItem.updateByXml``
+    and ``createItem`` pass it through an XML transform, which writes its own
+    declaration (``<?xml version="1.0" encoding="UTF-8"?>``, no newline after
+    it), double-quotes attributes and drops the newline at the end. So configs
+    are compared canonicalised (C14N 2.0, whitespace-only text stripped),
+    never byte for byte; text that is not XML is never the same.
+    """
+    if stored is None:
+        return False
+    try:
+        return _canonical(stored) == _canonical(ours)
+    except ET.ParseError:
+        return False
+
+
+def _canonical(text: str) -> str:
+    body = text.lstrip("\ufeff").encode("utf-8")  # a declaration says the encoding
+    return ET.canonicalize(xml_data=ET.tostring(ET.fromstring(body)), strip_text=True)

@@ -119,8 +119,20 @@ def _parameters_in(actions) -> Mapping[str, str]:
     found = {}
     for action in actions or ():
         for parameter in (action or {}).get("parameters") or ():
-            found[parameter["name"]] = str(parameter.get("value", ""))
+            if "value" in parameter:  # a password's value is never exported: left out
+                found[parameter["name"]] = parameter_text(parameter["value"])
     return MappingProxyType(found)
+
+
+def parameter_text(value) -> str:
+    """A parameter value read by its type, as the build sees it in its environment.
+
+    Jenkins exports a ``BooleanParameterValue`` as a JSON boolean: ``true`` is
+    "true" (``str()`` would say "True"); a password's value is absent: "".
+    """
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
 
 
 def queue_item_from_json(data: dict) -> QueueItem:

@@ -21,7 +21,7 @@ from bygmester_hooks.console import parse_results, read_console
 from bygmester_hooks.protocol import EXIT_MISSING, ProtocolError
 from capomastro_changes.conf import settings
 from capomastro_changes.jenkins.client import JenkinsClient
-from capomastro_changes.jenkins.configs import render_probe_config
+from capomastro_changes.jenkins.configs import render_probe_config, same_config
 from capomastro_changes.jenkins.errors import JenkinsError, JenkinsNotFound
 from capomastro_changes.redaction import redact_text, redact_url
 from capomastro_changes.revisions import ProbeAnswer, Revision, SourceRef
@@ -86,7 +86,7 @@ def ensure_probe_job(client: JenkinsClient, jobtype) -> str:
         current = client.job_config(name)
     except JenkinsNotFound:
         current = None
-    if current != config:
+    if not same_config(current, config):  # by meaning: Jenkins rewrites what it stores
         client.upsert_job(name, config)
     return name
 

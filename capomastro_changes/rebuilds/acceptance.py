@@ -12,6 +12,7 @@ When a build Jenkins accepted never happens, the revision moves back
 from __future__ import annotations
 
 import logging
+import time
 
 from django.db import transaction
 
@@ -88,6 +89,17 @@ def withdraw(request: RebuildRequest, queue_id: int | None) -> None:
         let_go(request)
 
 
+def build_it_became(client, item: QueueItem, tries: int = 10) -> QueueItem:
+    """A left item names its build only once the executor made it (``executable`` is
+    briefly null in Jenkins): read it again for a moment rather than miss the build."""
+    for _ in range(tries):
+        if item.waiting or item.cancelled or item.build_number is not None:
+            return item
+        time.sleep(0.2)
+        item = client.queue_item(item.queue_id)
+    return item
+
+
 def cancel_in_jenkins(request: RebuildRequest, queue_id: int | None) -> str:
     """Cancel the queue item, or stop the build it became; what was done, for the record."""
     job = request.dependency.job.name
@@ -103,6 +115,8 @@ def cancel_in_jenkins(request: RebuildRequest, queue_id: int | None) -> str:
                 return f"queue item {found.queue_id} cancelled"
             except JenkinsRefused:  # it left the queue meanwhile: the build it became
                 found = client.queue_item(found.queue_id)
+        if isinstance(found, QueueItem):
+            found = build_it_became(client, found)
         number = found.number if isinstance(found, BuildInfo) else found and found.build_number
         if number is None:
             return "nothing of it was left to withdraw"

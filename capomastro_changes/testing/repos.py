@@ -54,6 +54,13 @@ class GitRepo:
         git("reset", "-q", "--hard", "HEAD~1", cwd=self.work)
         return self._force(branch, "rewritten")
 
+    def force_back(self, commit: str, branch: str = "main") -> str:
+        """Force-push ``branch`` back to an earlier ``commit`` (withdrawing what came after)."""
+        self._switch(branch)
+        git("reset", "-q", "--hard", commit, cwd=self.work)
+        git("push", "-q", "--force", "origin", branch, cwd=self.work)
+        return self.rev_parse(branch)
+
     def _force(self, branch: str, message: str) -> str:
         (self.work / f"file-{next(_COUNTER)}.txt").write_text(message)
         git("add", "-A", cwd=self.work)

@@ -39,6 +39,7 @@ def read(
     timeout: float = 30.0,
     max_bytes: int = 32 * 1024 * 1024,
     allowed_schemes: Iterable[str] = DEFAULT_ALLOWED_SCHEMES,
+    history: bool = False,
 ) -> Reading:
     """Read the tip of ``source`` with the reader for its VCS.
 
@@ -48,6 +49,8 @@ def read(
         timeout: Seconds a remote read may take.
         max_bytes: Largest git ref advertisement accepted.
         allowed_schemes: Schemes the URL policy lets through.
+        history: bzr: open the branch whatever its scheme to tell ancestry
+            (git has it for local repositories; a remote one gives refs only).
 
     Raises:
         ReadError: See :func:`capomastro_changes.vcs.git.read_head` and
@@ -64,6 +67,7 @@ def read(
         from capomastro_changes.vcs import bzr
 
         return bzr.read_tip(
-            source.url, source.branch, last=last, timeout=timeout, allowed_schemes=allowed_schemes
-        )
+            source.url, source.branch, last=last, timeout=timeout,
+            allowed_schemes=allowed_schemes, history=history,
+        )  # fmt: skip
     raise PolicyError(redact_url(source.url), f"unknown version control system {source.vcs!r}")

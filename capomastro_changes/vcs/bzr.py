@@ -63,6 +63,7 @@ def read_tip(
     last: Iterable[str] = (),
     timeout: float = DEFAULT_TIMEOUT,
     allowed_schemes: Iterable[str] = urls.DEFAULT_ALLOWED_SCHEMES,
+    history: bool = False,
 ) -> Reading:
     """Read the revno and revision-id at the tip of a bzr branch.
 
@@ -74,6 +75,10 @@ def read_tip(
             of them the tip descends from.
         timeout: Seconds the whole remote read may take.
         allowed_schemes: Schemes the URL policy lets through.
+        history: Open the branch whatever its scheme (``bzr://``, http) and say
+            whether the tip descends from each of ``last``: a caller holding
+            only a revision id (no revno) learns of an uncommit or overwrite.
+            Costs a few more round trips than reading the tip record alone.
 
     Returns:
         The tip revision (with its revno) and the branch URL read.
@@ -90,7 +95,7 @@ def read_tip(
     budget = Budget(location.display, timeout)
     try:
         with contextlib.nullcontext() if local else Deadline(budget):
-            revno, revision_id, ancestry = _read(target, location.scheme, tuple(last))
+            revno, revision_id, ancestry = _read(target, location.scheme, tuple(last), history)
     except ReadError:
         raise
     except _BREEZY_ERRORS as exc:
@@ -105,17 +110,20 @@ def read_tip(
 _BREEZY_ERRORS = (brz_errors.BzrError, OSError, ValueError, http.client.HTTPException)
 
 
-def _read(target: str, scheme: str, last: tuple[str, ...]) -> tuple[int, bytes, tuple]:
+def _read(
+    target: str, scheme: str, last: tuple[str, ...], history: bool = False
+) -> tuple[int, bytes, tuple]:
     """``(revno, revision-id, ancestry)`` at ``target``: the fast path, else the branch."""
     transports: list = []
+    with_history = bool(last) and (history or scheme == "file")
     try:
         transports.append(get_transport(target, possible_transports=transports))
-        fast = _fast_tip(transports[0], scheme)
+        fast = None if with_history else _fast_tip(transports[0], scheme)
         if fast is not None:
             return (*fast, ())
         tip = Branch.open_from_transport(transports[0], possible_transports=transports)
         revno, revision_id = tip.last_revision_info()
-        return revno, revision_id, _ancestry(tip, revision_id, last, scheme)
+        return revno, revision_id, _ancestry(tip, revision_id, last) if with_history else ()
     finally:
         for transport in transports:
             with contextlib.suppress(Exception):
@@ -191,10 +199,8 @@ def _parse_tip(record: bytes) -> tuple[int, bytes] | None:
     return revno, revision_id
 
 
-def _ancestry(tip: Branch, new: bytes, last: tuple[str, ...], scheme: str) -> tuple:
-    """For a local branch, whether the tip descends from each last known revision."""
-    if scheme != "file" or not last:
-        return ()
+def _ancestry(tip: Branch, new: bytes, last: tuple[str, ...]) -> tuple:
+    """Whether the tip descends from each last known revision (False: it left the history)."""
     with tip.lock_read():
         graph = tip.repository.get_graph()
         present = graph.get_parent_map([old.encode() for old in last])

@@ -23,6 +23,7 @@ from capomastro_changes.models import (
     RebuildRequest,
     SourceState,
 )
+from capomastro_changes.models.lag import Lag, lags
 from capomastro_changes.models.querysets import IN_FLIGHT, WAITING
 from capomastro_changes.redaction import redact_text, redact_url
 
@@ -36,7 +37,11 @@ def source_status(source_id: int) -> dict | None:
     if state is None:
         return None
     source = state.source
-    deps = list(Dependency.objects.filter(source_id=source_id).order_by("name"))
+    deps = list(
+        Dependency.objects.filter(source_id=source_id)
+        .select_related("source__state")
+        .order_by("name")
+    )
     return {
         "source": source.pk,
         "vcs": source.vcs,
@@ -62,7 +67,7 @@ def project_status(project_id: int, builds: int = 10) -> dict | None:
         return None
     members = list(
         ProjectDependency.objects.filter(project=project)
-        .select_related("dependency", "current_build__job")
+        .select_related("dependency__source__state", "current_build__job")
         .order_by("dependency__name")
     )
     documents = dependency_documents([m.dependency for m in members])
@@ -88,10 +93,12 @@ def dependency_documents(deps: list[Dependency]) -> list[dict]:
     )
     for request in requests:
         active[request.dependency_id].append(request)
-    return [_dependency_document(dep, active[dep.pk]) for dep in deps]
+    since = {pk: min(r.created_at for r in found) for pk, found in active.items() if found}
+    behind = lags(deps, since)
+    return [_dependency_document(dep, active[dep.pk], behind[dep.pk]) for dep in deps]
 
 
-def _dependency_document(dep: Dependency, active: list[RebuildRequest]) -> dict:
+def _dependency_document(dep: Dependency, active: list[RebuildRequest], lag: Lag) -> dict:
     in_flight = next((r for r in active if r.state in IN_FLIGHT), None)
     waiting = [r for r in active if r.state in WAITING]
     return {
@@ -106,6 +113,7 @@ def _dependency_document(dep: Dependency, active: list[RebuildRequest]) -> dict:
         "waiting_request": request_document(waiting[0] if waiting else None),
         "requests_waiting": len(waiting),
         "lock": lock_document(dep.pk),
+        "behind_source": lag.as_dict() | {"detail": redact_text(lag.detail)},
     }
 
 

@@ -111,3 +111,65 @@ def test_the_command_imports_nothing_from_django():
 def test_option_like_and_helper_urls_are_refused_before_any_traffic(bad, message, capsys):
     assert main(["--vcs", "git", bad]) == 2
     assert message in capsys.readouterr().err
+
+
+def overwritten_bzr(tmp_path):
+    """``trunk`` at r3, its old tip revision id, then uncommitted and overwritten (r2+1 new)."""
+    trunk = repos.make_bzr(tmp_path / "trunk", commits=3)
+    old = trunk.revision_info()[1]
+    side = repos.sprout_bzr(trunk, tmp_path / "side")
+    side.uncommit()
+    side.commit("the same revno, another revision")
+    assert trunk.overwrite_from(side)[0] == 3
+    return trunk, old
+
+
+def test_a_bzr_branch_overwritten_under_the_last_revision_id_is_rewritten_over_bzr(
+    tmp_path,
+):
+    trunk, old = overwritten_bzr(tmp_path)
+    with servers.brz_serve(tmp_path) as root:
+        done = run_cli("--vcs", "bzr", "--url", f"{root}/trunk", "--last", old)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert (result["revision"], result["outcome"], result["descends"]) == (
+        trunk.revision_info()[1], "rewritten", False)  # fmt: skip
+
+
+def test_a_bzr_branch_uncommitted_under_the_last_revision_id_is_rewritten_over_http(
+    tmp_path,
+):
+    trunk = repos.make_bzr(tmp_path / "trunk", commits=3)
+    old = trunk.revision_info()[1]
+    trunk.uncommit()
+    with servers.static_http(tmp_path) as root:
+        done = run_cli("--vcs", "bzr", "--url", f"{root}/trunk", "--last", old)
+        kept = run_cli("--vcs", "bzr", "--url", f"{root}/trunk", "--last", trunk.revision_info()[1])
+    assert done.returncode == 0, done.stderr
+    assert (json.loads(done.stdout)["outcome"], json.loads(done.stdout)["descends"]) == (
+        "rewritten", False)  # fmt: skip
+    assert json.loads(kept.stdout)["outcome"] == "unchanged"
+
+
+def test_a_bzr_branch_that_only_grew_is_changed_not_rewritten_over_http(tmp_path):
+    trunk = repos.make_bzr(tmp_path / "trunk", commits=2)
+    old = trunk.revision_info()[1]
+    trunk.commit("more")
+    with servers.static_http(tmp_path) as root:
+        done = run_cli("--vcs", "bzr", "--url", f"{root}/trunk", "--last", old)
+    assert (json.loads(done.stdout)["outcome"], json.loads(done.stdout)["descends"]) == (
+        "changed", True)  # fmt: skip
+
+
+def test_a_git_force_push_back_under_the_last_commit_is_rewritten_where_history_is_at_hand(
+    tmp_path, capsys
+):
+    repo = repos.make_git(tmp_path, commits=2)
+    first = repo.rev_parse("main~1")
+    withdrawn = repo.commit(message="withdrawn")
+    repo.force_back(first)
+    args = ["--vcs", "git", "--url", str(repo.bare), "--allow-scheme", "file", "--branch", "main"]
+    assert main([*args, "--last", withdrawn]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert (result["revision"], result["outcome"], result["descends"]) == (
+        first, "rewritten", False)  # fmt: skip

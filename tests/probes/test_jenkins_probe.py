@@ -134,14 +134,19 @@ def test_a_probe_through_jenkins_can_report_a_rewritten_branch(jenkins_env, bygm
     assert decide(StoredState("old-tip"), answer).outcome is Outcome.REWRITTEN
 
 
-def test_the_probe_job_is_created_once_and_kept_up_to_date(jenkins_env, bygmester, client):
+def test_the_probe_job_is_created_once_and_kept_up_to_date(jenkins_env, bygmester, client, standin):
     kind = jobtype(bygmester, name="app server/32")
     name = jenkins_probe.ensure_probe_job(client, kind)
     assert name == "capomastro-probe-app-server-32"
+    stored = client.job_config(name)
+    assert stored.startswith('<?xml version="1.0" encoding="UTF-8"?><')  # Jenkins rewrote it
     assert jenkins_probe.ensure_probe_job(client, kind) == name
+    # a second ensure makes no POST, though the stored text differs from ours
+    assert standin.state.jobs[name].reconfigurations == 0
     kind.probe_script = "probe-garbage"
     jenkins_probe.ensure_probe_job(client, kind)
     assert "<defaultValue>probe-garbage</defaultValue>" in client.job_config(name)
+    assert standin.state.jobs[name].reconfigurations == 1
 
 
 @pytest.mark.parametrize(

@@ -65,7 +65,13 @@ class BuildQueue:
 
     ``left_item_ttl`` is how long an item that left the queue is remembered
     (Jenkins: five minutes); a test shortens it to meet a forgotten item.
+    ``executable_lag`` is how long a left item shows ``executable: null``:
+    Jenkins' ``Queue$LeftItem.getExecutable()`` is null until the executor
+    has made the build (``WorkUnitContext``), a moment after the item left;
+    a build that already ended certainly has been made.
     """
+
+    executable_lag: float = 0.1
 
     def __init__(
         self,

@@ -4,14 +4,17 @@ Only the parts that change how a build behaves are read: parameter
 definitions, ``disabled``, ``concurrentBuild``, ``quietPeriod``, the
 ``hudson.tasks.Shell`` steps, the ``ArtifactArchiver`` publisher and the
 Notification plugin's endpoints (both the 1.5 ``<url>`` form and the current
-``<urlInfo>`` form). The XML text itself is kept verbatim by the caller, so
-``GET config.xml`` answers exactly what was posted, as Jenkins does.
+``<urlInfo>`` form). The XML text is stored as Jenkins stores it
+(:func:`stored_form`), so ``GET config.xml`` answers what Jenkins would, not
+what was posted.
 """
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
+from xml.dom import minidom
+from xml.parsers.expat import ExpatError
 
 PARAMETER_TAGS = (
     "hudson.model.StringParameterDefinition",
@@ -79,9 +82,43 @@ class JobConfig:
     endpoints: tuple[Endpoint, ...] = ()
     parameterized: bool = False
 
+    def sensitive_names(self) -> frozenset[str]:
+        """The password parameters: Jenkins' ``ParameterValue.isSensitive()`` ones."""
+        return frozenset(p.name for p in self.parameters if p.kind == "PasswordParameterDefinition")
+
+    def kinds(self) -> dict[str, str]:
+        """Each declared parameter's definition kind, by name."""
+        return {p.name: p.kind for p in self.parameters}
+
     def defaults(self) -> dict[str, str]:
         """The parameter values a build gets when the trigger names none."""
         return {p.name: p.default for p in self.parameters}
+
+
+JENKINS_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>'
+
+
+def stored_form(xml_text: str | bytes) -> str:
+    """config.xml as Jenkins writes it to disk and serves it back.
+
+    Jenkins core's ``AbstractItem.updateByXml`` (``POST config.xml``) and
+    ``ItemGroupMixIn.createProjectFromXML`` (``createItem``) pass the posted
+    text through a JAXP identity transform (``XMLUtils.safeTransform``) into
+    the job's config file, which ``GET config.xml`` copies out as it is. The
+    transform writes its own declaration, ``<?xml version="1.0"
+    encoding="UTF-8"?>``, whatever was sent (python-jenkins' own templates
+    send ``version='1.0'`` in single quotes; ours send ``1.1``) and puts the
+    root element right after it, double-quotes attributes, writes empty
+    elements as ``<x/>``, and ends at the root's end tag with no newline.
+
+    Raises:
+        JobConfigError: the text is not well-formed XML.
+    """
+    try:
+        root = minidom.parseString(xml_text).documentElement
+    except ExpatError as exc:
+        raise JobConfigError(f"config.xml is not well-formed XML: {exc}") from None
+    return JENKINS_DECLARATION + root.toxml()
 
 
 def parse_job_config(xml_text: str | bytes) -> JobConfig:

@@ -12,7 +12,7 @@ import json
 import re
 import time
 
-from capomastro_changes.testing.jenkins import render
+from capomastro_changes.testing.jenkins import pages, render
 from capomastro_changes.testing.jenkins.server import (
     Request,
     Response,
@@ -36,8 +36,8 @@ def create_item(app, request: Request) -> Response:
 
 
 def job_page(app, request: Request, name: str) -> Response:
-    app.state.job(name)
-    return html_response(f"{name} [Jenkins]")
+    with app.state.cond:
+        return pages.job_page(app.state.job(name), app.url)
 
 
 def job_api(app, request: Request, name: str) -> Response:
@@ -108,15 +108,15 @@ def next_build_number(app, request: Request, name: str) -> Response:
 
 
 def build_page(app, request: Request, name: str, number: str) -> Response:
-    app.state.build(name, int(number))
-    return html_response(f"{name} #{number} [Jenkins]")
+    with app.state.cond:
+        return pages.build_page(app.state.job(name), app.state.build(name, int(number)), app.url)
 
 
 def build_api(app, request: Request, name: str, number: str) -> Response:
     with app.state.cond:
         build = app.state.build(name, int(number))
-        secret = render.secret_names(app.state.jobs.get(name))
-        return json_response(render.build_json(build, app.url, secret))
+        kinds = render.parameter_kinds(app.state.jobs.get(name))
+        return json_response(render.build_json(build, app.url, kinds))
 
 
 def console_text(app, request: Request, name: str, number: str) -> Response:
@@ -139,8 +139,10 @@ def stop(app, request: Request, name: str, number: str) -> Response:
 
 
 def submit_description(app, request: Request, name: str, number: str) -> Response:
+    # Run.doSubmitDescription reads req.getParameter("description"): the form or the query.
+    text = request.form().get("description", request.query.get("description", ""))
     with app.state.cond:
-        app.state.build(name, int(number)).description = request.form().get("description", "")
+        app.state.build(name, int(number)).description = text
     return redirect(f"{app.url}job/{name}/{number}/")
 
 

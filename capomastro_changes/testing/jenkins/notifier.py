@@ -38,8 +38,20 @@ class Delivery:
     outcome: str  # "sent <status>", "dropped", "failed: <reason>", "skipped: <reason>"
 
 
-def payload(build: Build, phase: str, base_url: str, style: str = "current") -> dict:
-    """The JSON the plugin posts for ``build`` in ``phase``, null fields left out."""
+def payload(
+    build: Build,
+    phase: str,
+    base_url: str,
+    style: str = "current",
+    secret: frozenset[str] = frozenset(),
+) -> dict:
+    """The JSON the plugin posts for ``build`` in ``phase``, null fields left out.
+
+    Password parameters are left out: the Notification plugin's ``Phase``
+    builds ``BuildState.parameters`` from the run's ``ParametersAction``
+    skipping sensitive values (``ParameterValue.isSensitive()``). ``scm`` is
+    the plugin's ``ScmState`` of a job with no SCM: only its two lists.
+    """  # fmt: skip
     job_url = f"job/{build.job}/"
     build_url = f"{job_url}{build.number}/"
     body = {
@@ -48,7 +60,11 @@ def payload(build: Build, phase: str, base_url: str, style: str = "current") -> 
         "phase": phase,
         "status": build.result,
         "url": build_url,
-        "parameters": build.parameters,
+        "parameters": (
+            {k: v for k, v in build.parameters.items() if k not in secret}
+            if build.parameters is not None
+            else None
+        ),
     }
     top = {"name": build.job, "url": job_url}
     if style == "current":
@@ -59,7 +75,7 @@ def payload(build: Build, phase: str, base_url: str, style: str = "current") -> 
             queue_id=build.queue_id,
             timestamp=int(build.started_at * 1000),
             duration=duration,
-            scm={},
+            scm={"changes": [], "culprits": []},
             log="",
             artifacts={
                 path: {"archive": f"{base_url}{build_url}artifact/{path}"}
@@ -123,11 +139,18 @@ class Notifier:
         with self._lock:
             return list(self._deliveries)
 
-    def send(self, build: Build, endpoints, phase: str, variables: dict[str, str]) -> None:
-        """Post ``phase`` of ``build`` to each endpoint that wants it."""
+    def send(
+        self,
+        build: Build,
+        endpoints,
+        phase: str,
+        variables: dict[str, str],
+        secret: frozenset[str] = frozenset(),
+    ) -> None:
+        """Post ``phase`` of ``build`` to each endpoint that wants it (no password values)."""
         if build.silent:
             return
-        body = json.dumps(payload(build, phase, self.base_url, self.style)).encode()
+        body = json.dumps(payload(build, phase, self.base_url, self.style, secret)).encode()
         for endpoint in endpoints:
             if not wants(endpoint, phase, build.result):
                 continue

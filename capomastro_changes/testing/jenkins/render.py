@@ -117,24 +117,42 @@ def job_json(job: Job, base: str, queue: BuildQueue, with_all_builds: bool = Fal
     return data
 
 
-def secret_names(job: Job | None) -> frozenset[str]:
-    """The job's password parameters: Jenkins never shows their values."""
-    if job is None:
-        return frozenset()
-    return frozenset(
-        p.name for p in job.config.parameters if p.kind == "PasswordParameterDefinition"
-    )
+def parameter_kinds(job: Job | None) -> dict[str, str]:
+    """The job's parameter definition kinds, by name: how each value is exported."""
+    return job.config.kinds() if job is not None else {}
 
 
-def parameter_value(name: str, value: str, secret: frozenset[str]) -> dict:
-    """One parameter of a ParametersAction; a password's value is not exported."""
-    if name in secret:
+def parameter_value(name: str, value: str, kinds: dict[str, str]) -> dict:
+    """One parameter of a ParametersAction, typed as Jenkins exports it.
+
+    Each ``ParameterValue`` subclass exports its own ``value`` (Jenkins core,
+    ``hudson.model.*ParameterValue``): a ``BooleanParameterValue`` a JSON
+    boolean, a string one a string; a ``PasswordParameterValue`` exports no
+    value at all.
+    """
+    kind = kinds.get(name, "StringParameterDefinition")
+    if kind == "PasswordParameterDefinition":
         return {"_class": "hudson.model.PasswordParameterValue", "name": name}
-    return {"_class": "hudson.model.StringParameterValue", "name": name, "value": value}
+    if kind == "BooleanParameterDefinition":
+        typed = value.strip().lower() == "true"
+        return {"_class": "hudson.model.BooleanParameterValue", "name": name, "value": typed}
+    value_class = (
+        "TextParameterValue" if kind == "TextParameterDefinition" else "StringParameterValue"
+    )
+    return {"_class": f"hudson.model.{value_class}", "name": name, "value": value}
+
+
+def cause_json(cause: str) -> dict:
+    """A ``Cause$UserIdCause``, with the ``userId`` and ``userName`` Jenkins core exports."""
+    data = {"_class": "hudson.model.Cause$UserIdCause", "shortDescription": cause}
+    user = cause.removeprefix("Started by user ")
+    if user != cause:
+        data.update(userId=user, userName=user)
+    return data
 
 
 def actions(
-    parameters: dict[str, str] | None, causes: list[str], secret: frozenset[str] = frozenset()
+    parameters: dict[str, str] | None, causes: list[str], kinds: dict[str, str] | None = None
 ) -> list[dict]:
     """The ParametersAction and CauseAction of an item or build."""
     found = []
@@ -142,16 +160,13 @@ def actions(
         found.append(
             {
                 "_class": "hudson.model.ParametersAction",
-                "parameters": [parameter_value(k, v, secret) for k, v in parameters.items()],
+                "parameters": [parameter_value(k, v, kinds or {}) for k, v in parameters.items()],
             }
         )
     found.append(
         {
             "_class": "hudson.model.CauseAction",
-            "causes": [
-                {"_class": "hudson.model.Cause$UserIdCause", "shortDescription": cause}
-                for cause in dict.fromkeys(causes)
-            ],
+            "causes": [cause_json(cause) for cause in dict.fromkeys(causes)],
         }
     )
     return found
@@ -167,13 +182,14 @@ def queue_item_json(item: QueueItem, base: str, queue: BuildQueue) -> dict:
         kind = "hudson.model.Queue$BuildableItem"
     else:
         kind = "hudson.model.Queue$WaitingItem"
-    secret = secret_names(queue.state.jobs.get(item.job))
+    kinds = parameter_kinds(queue.state.jobs.get(item.job))
+    secret = {k for k, kind in kinds.items() if kind == "PasswordParameterDefinition"}
     params = "".join(
         f"\n{k}={'****' if k in secret else v}" for k, v in (item.parameters or {}).items()
     )
     data = {
         "_class": kind,
-        "actions": actions(item.parameters, item.causes, secret),
+        "actions": actions(item.parameters, item.causes, kinds),
         "blocked": item.blocked,
         "buildable": item.buildable,
         "id": item.id,
@@ -196,16 +212,20 @@ def queue_item_json(item: QueueItem, base: str, queue: BuildQueue) -> dict:
         build = queue.state.jobs.get(item.job)
         if item.build_number is not None and build is not None:
             ref = build.builds.get(item.build_number)
-            data["executable"] = build_ref(ref, base)
+            young = (
+                item.left_at is not None and time.monotonic() - item.left_at < queue.executable_lag
+            )
+            if ref is not None and not (young and ref.building):  # briefly null, as in Jenkins
+                data["executable"] = build_ref(ref, base)
     return data
 
 
-def build_json(build: Build, base: str, secret: frozenset[str] = frozenset()) -> dict:
+def build_json(build: Build, base: str, kinds: dict[str, str] | None = None) -> dict:
     """``GET job/X/N/api/json`` (``result`` is null while building)."""
     end = build.finished_at or time.time()
     return {
         "_class": FREESTYLE_BUILD,
-        "actions": actions(build.parameters, build.causes, secret),
+        "actions": actions(build.parameters, build.causes, kinds),
         "artifacts": [
             {
                 "displayPath": path.rsplit("/", 1)[-1],

@@ -95,8 +95,22 @@ def _route(app, request: Request, routes) -> Response:
 
 
 def _check_auth(app, request: Request) -> Response | None:
+    """A wrong user or token is a 401; no credentials at all is a 403 for ``anonymous``.
+
+    Jenkins core: ``BasicHeaderProcessor`` answers bad credentials 401, while an
+    anonymous request without Overall/Read fails the permission check, and
+    ``AccessDeniedException3.reportAsHeaders`` answers 403 with the
+    ``X-You-Are-Authenticated-As: anonymous`` and ``X-Required-Permission``
+    headers.
+    """
     if app.username is None:
         return None
+    if not request.headers.get("Authorization"):
+        return text_response(
+            "Authentication required", 403,
+            X_You_Are_Authenticated_As="anonymous",
+            X_Required_Permission="hudson.model.Hudson.Read",
+        )  # fmt: skip
     user, password = _basic_credentials(request.headers.get("Authorization", ""))
     if user == app.username and hmac.compare_digest(password or "", app.password or ""):
         return None

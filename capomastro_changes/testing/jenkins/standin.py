@@ -206,18 +206,21 @@ class JenkinsStandIn:
         """Run one build through its phases, notifying as the plugin does."""
         with self.state.cond:
             config = self.state.jobs[build.job].config
+        secret = config.sensitive_names()
         env = executor.build_environment(build, self.url, self.root)
         variables = {k: env[k] for k in env if k.isupper()}
         build.log(f"{build.causes[0]}\nRunning as SYSTEM\n")
         build.log(f"Building in workspace {build.workspace}\n")
         for phase in self.notifier.phases_at_start():
-            self.notifier.send(build, config.endpoints, phase, variables)
+            self.notifier.send(build, config.endpoints, phase, variables, secret)
         tmp = self.root / "tmp"
         tmp.mkdir(exist_ok=True)
         try:
             result = executor.run_steps(
                 build, config.shell_steps, env, tmp, self.faults.hang_builds
             )
+            with self.state.cond:  # known before the post-build steps: still building
+                build.result = result
             result = executor.archive_artifacts(build, config, result)
         except OSError as exc:
             build.log(f"FATAL: {exc}\n")
@@ -226,8 +229,8 @@ class JenkinsStandIn:
         with self.state.cond:
             build.result, build.finished_at = result, time.time()
             self.state.cond.notify_all()
-        self.notifier.send(build, config.endpoints, "COMPLETED", variables)
-        self.notifier.send(build, config.endpoints, self.notifier.final_phase(), variables)
+        self.notifier.send(build, config.endpoints, "COMPLETED", variables, secret)
+        self.notifier.send(build, config.endpoints, self.notifier.final_phase(), variables, secret)
         with self.state.cond:
             build.finalized = True
         self.queue.release(build)

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from capomastro_changes.testing.jenkins.config import JobConfig, parse_job_config
+from capomastro_changes.testing.jenkins.config import JobConfig, parse_job_config, stored_form
 
 
 class StandInError(Exception):
@@ -84,8 +84,13 @@ class Build:
 
     @property
     def building(self) -> bool:
-        """True until the result is known (Jenkins' ``building`` flag)."""
-        return self.result is None
+        """True until the build has finished (Jenkins' ``building`` flag).
+
+        The result may be set before: Jenkins' ``Run.execute`` sets it when the
+        build steps end and runs the post-build steps (archiving) after, so a
+        build can show a ``result`` while ``building`` is still true.
+        """
+        return self.finished_at is None
 
     def log(self, text: str) -> None:
         """Append console output (list appends are atomic; readers join a copy)."""
@@ -106,12 +111,13 @@ class Build:
 
 @dataclass(eq=False)
 class Job:
-    """A job: its verbatim config.xml, what it means, and its builds."""
+    """A job: its config.xml as Jenkins stores it, what it means, and its builds."""
 
     name: str
     config_xml: str
     config: JobConfig
     disabled: bool = False
+    reconfigurations: int = 0  # POSTs of config.xml: what "no rewrite" tests count
     next_build_number: int = 1
     builds: dict[int, Build] = field(default_factory=dict)
 
@@ -169,7 +175,10 @@ class State:
         with self.cond:
             if name in self.jobs:
                 raise JobExists(name)
-            job = Job(name=name, config_xml=config_xml, config=config, disabled=config.disabled)
+            job = Job(
+                name=name, config_xml=stored_form(config_xml), config=config,
+                disabled=config.disabled,
+            )  # fmt: skip
             self.jobs[name] = job
             return job
 
@@ -178,7 +187,9 @@ class State:
         config = parse_job_config(config_xml)
         with self.cond:
             job = self.job(name)
-            job.config_xml, job.config, job.disabled = config_xml, config, config.disabled
+            job.config_xml, job.config = stored_form(config_xml), config
+            job.disabled = config.disabled
+            job.reconfigurations += 1
             self.cond.notify_all()
 
     def delete_job(self, name: str) -> None:
