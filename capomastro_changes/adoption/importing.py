@@ -14,10 +14,11 @@ from datetime import UTC
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import URLField
 from django.utils.dateparse import parse_datetime
 
 from capomastro_changes import models as m
-from capomastro_changes.adoption.report import Report
+from capomastro_changes.adoption.report import SINGULAR, Report
 from capomastro_changes.adoption.wanted import Wanted
 from capomastro_changes.redaction import redact_text, redact_url
 
@@ -67,16 +68,22 @@ class _Importer:
                 {"description": jobtype.description, "config_xml": jobtype.config_xml},
             )  # fmt: skip
         for job in w.jobs:
-            server = self.servers[job.server_url]
+            server, jobtype = self.servers[job.server_url], self.jobtypes[job.jobtype]
+            if server is None or jobtype is None:
+                self.refused_parent("job", job.name, "its server or job type")
+                self.jobs[(job.server_url, job.name)] = None
+                continue
             found = self.existing(m.Job, server=server, name=job.name)
             self.jobs[(job.server_url, job.name)] = self.sync(
                 "jobs", job.name, m.Job, found, {"server": server, "name": job.name},
-                {"jobtype": self.jobtypes[job.jobtype]},
+                {"jobtype": jobtype},
             )  # fmt: skip
         for build in w.builds:
             self.builds[build.key] = self.build(build)
         for artifact in w.artifacts:
             build = self.builds[artifact.build]
+            if build is None:
+                continue  # its build was left alone, and said so
             found = self.existing(m.Artifact, build=build, filename=artifact.filename)
             self.sync(
                 "artifacts", f"{build} {artifact.filename}", m.Artifact, found,
@@ -84,6 +91,7 @@ class _Importer:
             )  # fmt: skip
         for dependency in w.dependencies:
             self.dependencies[dependency.name] = self.dependency(dependency)
+        self.report.left_alone = list(w.left_alone) + self.report.left_alone
         for project in w.projects:
             self.projects[project.name] = self.sync(
                 "projects", project.name, m.Project,
@@ -92,7 +100,6 @@ class _Importer:
             )  # fmt: skip
         for link in w.links:
             self.link(link)
-        self.report.left_alone = list(w.left_alone)
         if not self.empty:
             self.report.not_in_capomastro = self.kept(w)
 
@@ -122,24 +129,65 @@ class _Importer:
             return None
         return model.objects.filter(**keys).order_by("pk").first()
 
+    def refused_parent(self, kind: str, label: str, parent: str) -> None:
+        self.report.left_alone.append(
+            {"kind": kind, "what": shorter(label), "why": f"{parent} was left alone"}
+        )
+
+    def refusal(self, obj) -> str | None:
+        """Why ``obj`` may not be stored as it stands (a field our model refuses), or None.
+
+        capomastro's database enforced less than ours (SQLite keeps a 400-character
+        name in a 255-character column; nothing there checked a URL): such a
+        record is listed, never stored.
+        """
+        relations = [f.name for f in obj._meta.fields if f.is_relation]
+        try:
+            obj.full_clean(exclude=relations, validate_unique=False, validate_constraints=False)
+        except ValidationError as exc:
+            reasons = [
+                f"{name}: {' '.join(e.message % (e.params or {}) for e in errors)}"
+                for name, errors in exc.error_dict.items()
+                if not _plain_web_address(obj, name, errors)
+            ]
+            return "; ".join(reasons) or None
+        return None
+
     def sync(self, kind: str, label: str, model, found, keys: dict, owned: dict):
-        """Create ``model`` or update its ``owned`` fields; say which in the report."""
+        """Create ``model`` or update its ``owned`` fields; say which in the report.
+
+        Returns None, and lists the record as left alone, when our model refuses it.
+        """
         if found is None:
             obj = model(**keys, **owned)
+            if why := self.refusal(obj):
+                self.report.left_alone.append(
+                    {"kind": SINGULAR[kind], "what": shorter(label), "why": why}
+                )
+                return None
             if not self.dry_run:
                 obj.save()
-            self.report.note(kind, "created", label)
+            self.report.note(kind, "created", shorter(label))
             return obj
         changed = [name for name, value in owned.items() if _value(found, name) != _value_of(value)]
         for name in changed:
             setattr(found, name, owned[name])
+        if changed and (why := self.refusal(found)):
+            if found.pk:
+                found.refresh_from_db()
+            self.report.left_alone.append(
+                {"kind": SINGULAR[kind], "what": shorter(label), "why": why}
+            )
+            return found
         if changed and not self.dry_run:
             found.save(update_fields=changed)
-        self.report.note(kind, "updated" if changed else "unchanged", label, changed)
+        self.report.note(kind, "updated" if changed else "unchanged", shorter(label), changed)
         return found
 
     def build(self, build):
         job = self.jobs[(build.server_url, build.job)]
+        if job is None:
+            return None  # its job was left alone, and said so
         found = self.existing(m.Build, job=job, number=build.number)
         owned = {
             "phase": build.phase,
@@ -157,14 +205,19 @@ class _Importer:
             "builds", label, m.Build, found, {"job": job, "number": build.number}, owned
         )
         when = _moment(build.created_at)
-        if found is None and when and not self.dry_run:
+        if obj is not None and found is None and when and not self.dry_run:
             m.Build.objects.filter(pk=obj.pk).update(created_at=when)
         return obj
 
     def dependency(self, dep):
+        if self.jobs[dep.job] is None:
+            self.refused_parent("dependency", dep.name, "its job")
+            return None
         source = self.source(dep) if dep.source else None
         if dep.source is None:
-            self.report.needs_source.append({"dependency": dep.name, "why": dep.needs_source})
+            self.report.needs_source.append(
+                {"dependency": shorter(dep.name), "why": dep.needs_source}
+            )
         owned = {
             "description": dep.description,
             "parameters": dep.parameters,
@@ -183,7 +236,7 @@ class _Importer:
         except ValidationError as exc:
             reasons = "; ".join(msg for msgs in exc.message_dict.values() for msg in msgs)
             why = f"{redact_url(at.url)} refused: {redact_text(reasons, known=[at.url])}"
-            self.report.needs_source.append({"dependency": dep.name, "why": why})
+            self.report.needs_source.append({"dependency": shorter(dep.name), "why": why})
             return None
         where = (at.vcs, candidate.url_key, candidate.branch_key)
         if where in self.sources:  # another dependency of this import shares it
@@ -199,6 +252,8 @@ class _Importer:
 
     def link(self, link):
         project, dependency = self.projects[link.project], self.dependencies[link.dependency]
+        if project is None or dependency is None:
+            return  # left alone with its project or dependency, and said so
         found = self.existing(m.ProjectDependency, project=project, dependency=dependency)
         current = self.builds.get(link.current_build) if link.current_build else None
         if found and found.current_build_id and current is not None:
@@ -210,6 +265,23 @@ class _Importer:
             "project dependencies", f"{link.project} / {link.dependency}", m.ProjectDependency,
             found, {"project": project, "dependency": dependency}, owned,
         )  # fmt: skip
+
+
+def _plain_web_address(obj, name: str, errors) -> bool:
+    """An http(s) URL Django's validator finds odd (a one-word host such as
+    ``http://jenkins:8080/``, usual inside a company) is kept; other schemes are not."""
+    field = obj._meta.get_field(name)
+    value = str(getattr(obj, name, "") or "").lower()
+    return (
+        isinstance(field, URLField)
+        and value.startswith(("http://", "https://"))
+        and all(e.code == "invalid" for e in errors)
+    )
+
+
+def shorter(label: str, most: int = 120) -> str:
+    """A label as the report shows it: capomastro's values can be of any length."""
+    return label if len(label) <= most else label[: most - 1] + "…"
 
 
 def _fields(source) -> dict:

@@ -100,8 +100,10 @@ def _sqlite_path(database_url: str) -> Path:
 
 
 def _read_sqlite(path: Path) -> Capomastro:
-    if not path.is_file():
+    if not path.exists():
         raise Unreadable(f"{path}: no such file")
+    if not path.is_file():
+        raise Unreadable(f"{path}: not a file (give capomastro's SQLite database file)")
     try:
         conn = sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=ro", uri=True)
     except sqlite3.Error as exc:

@@ -165,3 +165,19 @@ def test_a_token_in_a_source_url_is_never_shown(capomastro, capsys):
     report = adopt(capomastro)
     out = capsys.readouterr()
     assert URL_TOKEN not in out.out + out.err + json.dumps(report)
+
+
+def test_records_our_models_refuse_are_listed_and_never_stored(capomastro):
+    change(capomastro, "UPDATE jenkins_jenkinsserver SET url='javascript:alert(1)//' WHERE id=2")
+    change(capomastro, "UPDATE projects_dependency SET name=? WHERE id=5", "x" * 400)
+    report = adopt(capomastro)
+
+    assert not m.JenkinsServer.objects.filter(url__startswith="javascript").exists()
+    assert not m.Job.objects.filter(name="libs_1400000002").exists()  # its server was refused
+    assert not m.Dependency.objects.filter(name__startswith="xxx").exists()
+    alone = {(x["kind"], x["what"][:20]): x["why"] for x in report["left_alone"]}
+    assert "Enter a valid URL" in alone[("server", "lxc")]
+    assert alone[("job", "libs_1400000002")] == "its server or job type was left alone"
+    assert "at most 255 characters" in alone[("dependency", "x" * 20)]
+    assert all(len(x["what"]) <= 120 for x in report["left_alone"])
+    assert m.Dependency.objects.filter(name="libfoo").exists()  # the rest came across

@@ -33,16 +33,20 @@ def files_under(path) -> list:
     return sorted(p.relative_to(path) for p in path.rglob("*"))
 
 
-@pytest.mark.parametrize("what", ["missing file", "not capomastro", "not a database"])
+@pytest.mark.parametrize(
+    "what", ["missing file", "not capomastro", "not a database", "a directory"]
+)
 def test_a_database_that_is_not_capomastros_stops_with_one_line_and_writes_nothing(tmp_path, what):
     target = tmp_path / "given.db"
     if what == "not capomastro":
         with sqlite3.connect(target) as conn:
             conn.execute("CREATE TABLE notes (id integer PRIMARY KEY, text text)")
+    elif what == "a directory":
+        target.mkdir()
     elif what == "not a database":
         target.write_bytes(b"just some text, not SQLite\n" * 50)
     before = files_under(tmp_path)
-    digest = hashlib.sha256(target.read_bytes()).hexdigest() if target.exists() else None
+    digest = hashlib.sha256(target.read_bytes()).hexdigest() if target.is_file() else None
 
     done = command(str(target), data_dir=tmp_path / "ours")
 
