@@ -122,7 +122,14 @@ def conclude_all(states, dependencies, probes, answers) -> Counter:
         ):
             plain.append((state, decision, answer, started))
             continue
-        record = conclude(state, answer, probes[source_id].name, started, dependencies[source_id])
+        try:  # each source its own boundary: one that cannot be concluded stops no other
+            record = conclude(
+                state, answer, probes[source_id].name, started, dependencies[source_id]
+            )
+        except Exception:  # its state did not move: the next sweep checks it again
+            log.exception("check of source %s could not be concluded", source_id)
+            outcomes["not concluded"] += 1
+            continue
         outcomes[record.outcome] += 1
     if plain:
         save_unchanged(plain, probes)
