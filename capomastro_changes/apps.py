@@ -1,4 +1,5 @@
-"""Django app configuration: wires system checks, signals, tasks and SQLite's real limits."""
+"""Django app configuration: wires system checks, signals, tasks, SQLite's real limits
+and the admin's guard on secret fields."""
 
 from django.apps import AppConfig
 
@@ -13,3 +14,10 @@ class CapomastroChangesConfig(AppConfig):
         # (the engine sends tasks by name through capomastro_changes.enqueue).
         from capomastro_changes import checks, signals, tasks  # noqa: F401
         from capomastro_changes.models import sqlite_limits  # noqa: F401
+
+        # The admin has discovered every app's admin by now (it comes first in
+        # INSTALLED_APPS): no registered model may be filtered by a secret.
+        if self.apps.is_installed("django.contrib.admin"):
+            from capomastro_changes.admin.secret_lookups import guard_every_admin
+
+            guard_every_admin()

@@ -49,6 +49,11 @@ def redact_text(text: str | None, known: Iterable[str] = ()) -> str:
     return shown
 
 
+def redact_query(query: str) -> str:
+    """A URL's query string (without its ``?``) with the values of secret parameters masked."""
+    return _SECRET_QUERY.sub(rf"\g<head>{MASK}", "?" + query)[1:] if query else ""
+
+
 def redact_url(url: str) -> str:
     """``url`` with its userinfo and secret query values masked; fit for any page or log.
 

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit, urlunsplit
 
+from capomastro_changes.redaction import redact_query
+
 _DEFAULT_PORTS = {"http": 80, "https": 443, "ssh": 22, "git": 9418, "bzr": 4155}
 
 
 def url_key(url: str) -> str:
     """A comparable form of ``url``: scheme and host lowercased, no default port,
-    no credentials, no trailing ``/`` or ``.git``.
+    no credentials (in the userinfo or the query), no trailing ``/`` or ``.git``.
 
     scp-like git URLs (``user@host:path``) become ``ssh://host/path``.
     """
@@ -28,7 +30,8 @@ def url_key(url: str) -> str:
     host = (parts.hostname or "").lower()
     if parts.port and parts.port != _DEFAULT_PORTS.get(parts.scheme.lower()):
         host = f"{host}:{parts.port}"
-    return _strip_tail(urlunsplit((parts.scheme.lower(), host, parts.path, parts.query, "")))
+    query = redact_query(parts.query)  # a token in the query is a credential, not identity
+    return _strip_tail(urlunsplit((parts.scheme.lower(), host, parts.path, query, "")))
 
 
 def loose_url_key(url: str) -> str:

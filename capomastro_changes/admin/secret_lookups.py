@@ -1,0 +1,113 @@
+"""No admin answers a question about a secret: no filter, search, ordering or pick by one.
+
+Django's admin lets any user who may *view* a list filter it by the model's
+own columns from the query string. On a secret column that is an oracle:
+``?api_token__startswith=a`` answers "some rows" or "none", and a token
+falls a character at a time. Every registered admin (ours, Django's users,
+django-celery-beat's) is wrapped once the admin has been discovered, so the
+rule holds for any model, any user and any permission, superuser included:
+
+- a query-string parameter whose lookup path reaches a secret column
+  (``url__contains``, ``job__server__api_token__startswith``) is refused
+  with 403 before anything is read;
+- ``?o=`` naming a column that orders by a secret column, and ``_to_field``
+  naming a secret column, are refused the same way;
+- search never reaches a secret column: such search fields are dropped, so
+  ``?q=`` and the autocomplete endpoint match on the other fields only.
+
+The columns are listed in :mod:`capomastro_changes.models.secrets`.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.admin.views.main import ORDER_VAR, TO_FIELD_VAR
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied
+from django.db.models import F
+
+from capomastro_changes.models.secrets import touches_secret
+
+REFUSED = "Refused: that would filter, order or pick by a secret field."
+
+
+class SecretLookupGuard:
+    """Mixed in front of a ModelAdmin: refuses every query that depends on a secret column."""
+
+    def changelist_view(self, request, extra_context=None):
+        refuse_secret_queries(self, request)
+        return super().changelist_view(request, extra_context)
+
+    def lookup_allowed(self, lookup, value, request=None):
+        if touches_secret(self.model, lookup):
+            return False
+        return super().lookup_allowed(lookup, value, request)
+
+    def get_search_fields(self, request):
+        fields = super().get_search_fields(request)
+        return [f for f in fields if not touches_secret(self.model, f.lstrip("^=@"))]
+
+    def get_sortable_by(self, request):
+        columns = super().get_sortable_by(request)
+        return [c for c in columns if not _orders_by_secret(self, c)]
+
+
+def refuse_secret_queries(model_admin, request) -> None:
+    """Raise PermissionDenied when the changelist query would depend on a secret column."""
+    for name, values in request.GET.lists():
+        if name == ORDER_VAR:
+            if any(_order_param_is_secret(model_admin, request, v) for v in values):
+                raise PermissionDenied(REFUSED)
+        elif name == TO_FIELD_VAR:
+            if any(touches_secret(model_admin.model, v) for v in values):
+                raise PermissionDenied(REFUSED)
+        elif touches_secret(model_admin.model, name):
+            raise PermissionDenied(REFUSED)
+
+
+def _order_param_is_secret(model_admin, request, value: str) -> bool:
+    columns = list(model_admin.get_list_display(request))
+    for part in value.split("."):
+        index = part.rpartition("-")[2]
+        if index.isdecimal() and int(index) < len(columns):
+            if _orders_by_secret(model_admin, columns[int(index)]):
+                return True
+    return False
+
+
+def _orders_by_secret(model_admin, column) -> bool:
+    """Whether list column ``column`` sorts by a secret column."""
+    model = model_admin.model
+    if isinstance(column, str):
+        try:
+            return touches_secret(model, model._meta.get_field(column).name)
+        except FieldDoesNotExist:
+            pass
+        attr = getattr(model_admin, column, None) or getattr(model, column, None)
+    else:
+        attr = column
+    if isinstance(attr, property):
+        attr = attr.fget
+    ordering = getattr(attr, "admin_order_field", None)
+    if isinstance(ordering, F):
+        ordering = ordering.name
+    if hasattr(ordering, "expression") and isinstance(ordering.expression, F):
+        ordering = ordering.expression.name  # an OrderBy(F(...))
+    return isinstance(ordering, str) and touches_secret(model, ordering.lstrip("-"))
+
+
+def guard_every_admin(site: admin.AdminSite = admin.site) -> None:
+    """Put :class:`SecretLookupGuard` in front of every ModelAdmin registered on ``site``.
+
+    Called once the admin is discovered (the app's ``ready``); a model
+    registered later is guarded when this runs again. Running it twice
+    wraps nothing twice.
+    """
+    for model, model_admin in list(site._registry.items()):
+        if isinstance(model_admin, SecretLookupGuard):
+            continue
+        cls = type(model_admin)
+        guarded = type(
+            f"Guarded{cls.__name__}", (SecretLookupGuard, cls), {"__module__": cls.__module__}
+        )
+        site.unregister(model)
+        site.register(model, guarded)
