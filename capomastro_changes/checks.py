@@ -138,3 +138,35 @@ def check_api_tokens(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
             )
         ]
     return []
+
+
+@checks.register(checks.Tags.security)
+def check_admin_guards_secrets(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """Every registered admin refuses lookups by a secret field; an unguarded one is an error.
+
+    The guard is put on in the app's ``ready``, after the admin discovered the
+    other apps' admins; a host that lists this app before ``django.contrib.admin``
+    would leave them unguarded.
+    """
+    from django.apps import apps
+
+    if not apps.is_installed("django.contrib.admin"):
+        return []
+    from django.contrib import admin
+
+    from capomastro_changes.admin.secret_lookups import SecretLookupGuard
+
+    bare = sorted(
+        model._meta.label
+        for model, model_admin in admin.site._registry.items()
+        if not isinstance(model_admin, SecretLookupGuard)
+    )
+    if not bare:
+        return []
+    return [
+        checks.Error(
+            f"These admins could be filtered by a secret field: {', '.join(bare)}.",
+            hint="List 'capomastro_changes' after 'django.contrib.admin' in INSTALLED_APPS.",
+            id="capomastro_changes.E008",
+        )
+    ]

@@ -202,3 +202,17 @@ def test_no_admin_exports_rows(rf=RequestFactory()):
     for model_admin in admin.site._registry.values():
         actions |= set(model_admin.get_actions(request))
     assert actions <= KNOWN_ACTIONS, actions - KNOWN_ACTIONS
+
+
+def test_an_admin_registered_without_the_guard_fails_the_system_check():
+    from capomastro_changes.checks import check_admin_guards_secrets
+
+    assert check_admin_guards_secrets() == []
+    model, guarded = next(iter(admin.site._registry.items()))
+    bare = admin.ModelAdmin(model, admin.site)
+    admin.site._registry[model] = bare
+    try:
+        [error] = check_admin_guards_secrets()
+    finally:
+        admin.site._registry[model] = guarded
+    assert error.id == "capomastro_changes.E008" and model._meta.label in error.msg
