@@ -14,7 +14,7 @@ import http.client
 import re
 import socket
 from collections.abc import Iterable
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import urllib3
 from dulwich.client import HangupException, TCPGitClient, Urllib3HttpGitClient
@@ -24,6 +24,7 @@ from capomastro_changes.redaction import redact_text, redact_url
 from capomastro_changes.vcs import urls
 from capomastro_changes.vcs.errors import MissingError, PolicyError, ReadError
 from capomastro_changes.vcs.git_ssh import SSHClient
+from capomastro_changes.vcs.identity import origin
 from capomastro_changes.vcs.limits import Budget, SocketStream
 
 MAX_REDIRECTS = 3
@@ -204,7 +205,7 @@ class PolicedRequests:
         if location.scheme not in ("http", "https"):
             reason = f"redirected to {shown}: only http(s) redirects are followed"
             raise PolicyError(self._budget.source, reason)
-        if _origin(target) != _origin(url):
+        if origin(target) != origin(url):
             headers = kwargs.get("headers") or {}
             kept = {k: v for k, v in headers.items() if k.lower() not in _CREDENTIAL_HEADERS}
             kwargs = {**kwargs, "headers": kept}
@@ -213,9 +214,3 @@ class PolicedRequests:
     def clear(self) -> None:
         """Close the pooled connections."""
         self._manager.clear()
-
-
-def _origin(url: str) -> tuple[str, str, int | None]:
-    parts = urlsplit(url)
-    default = {"http": 80, "https": 443}.get(parts.scheme.lower())
-    return parts.scheme.lower(), (parts.hostname or "").lower(), parts.port or default

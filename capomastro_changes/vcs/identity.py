@@ -34,6 +34,21 @@ def url_key(url: str) -> str:
     return _strip_tail(urlunsplit((parts.scheme.lower(), host, parts.path, query, "")))
 
 
+def origin(url: str) -> tuple[str, str, int | None]:
+    """Scheme, host and port of ``url``, the default port filled in: where a credential goes.
+
+    A credential given for one origin is never sent to another (a redirect,
+    an edited server address). A port that cannot be read counts as none.
+    """
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return scheme, (parts.hostname or "").lower(), port or _DEFAULT_PORTS.get(scheme)
+
+
 def loose_url_key(url: str) -> str:
     """Like :func:`url_key`, but blind to the scheme, as push endpoints must be."""
     key = url_key(url)

@@ -59,3 +59,43 @@ def test_typing_a_new_secret_and_ticking_clear_is_refused(admin_client):
     assert "Type a new notification secret or clear it, not both." in answer.content.decode()
     assert "new-secret-2" not in answer.content.decode()
     assert JenkinsServer.objects.get(pk=server.pk).notification_secret == "old-secret-1"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "new_url",
+    [
+        "https://jenkins.evil.example/",
+        "http://jenkins.example.com:8080/",
+        "https://jenkins.example.com:8443/",
+    ],
+    ids=["host", "scheme and port", "port"],
+)
+def test_a_changed_address_clears_the_stored_credentials(admin_client, new_url):
+    """Pointing a server at another host must not send it the token stored for the old one."""
+    server = make_server(url="https://jenkins.example.com/", api_token=TOKEN,
+                         notification_secret="secret-for-the-old-host")  # fmt: skip
+    form = admin_client.get(edit_url(server)).context["adminform"].form
+    assert "clears the stored API token and notification secret" in form.fields["url"].help_text
+    answer = admin_client.post(edit_url(server), posted(server, url=new_url), follow=True)
+    server.refresh_from_db()
+    assert (server.url, server.api_token, server.notification_secret) == (new_url, "", "")
+    assert "API token and notification secret were cleared" in answer.content.decode()
+
+
+@pytest.mark.django_db
+def test_credentials_typed_again_with_the_new_address_are_kept(admin_client):
+    server = make_server(url="https://jenkins.example.com/", api_token=TOKEN)
+    admin_client.post(edit_url(server), posted(server, url="https://ci.example.org/",
+                                                api_token="new-token-for-ci-1"))  # fmt: skip
+    server.refresh_from_db()
+    assert (server.url, server.api_token) == ("https://ci.example.org/", "new-token-for-ci-1")
+    assert server.notification_secret == ""
+
+
+@pytest.mark.django_db
+def test_a_path_change_on_the_same_host_keeps_the_credentials(admin_client):
+    server = make_server(url="https://jenkins.example.com/", api_token=TOKEN)
+    admin_client.post(edit_url(server), posted(server, url="https://JENKINS.example.com:443/ci/"))
+    server.refresh_from_db()
+    assert server.api_token == TOKEN
