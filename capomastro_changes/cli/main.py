@@ -98,9 +98,14 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "capomastro_changes.site.settings")
     import django
     from django.apps import apps
+    from django.core.exceptions import ImproperlyConfigured
 
     if not apps.ready:  # called again in a set-up process: keep its logging as it is
-        django.setup()
+        try:
+            django.setup()
+        except ImproperlyConfigured as exc:  # a data directory we may not make private
+            print(f"capomastro-changes {args.command}: {exc}", file=sys.stderr)
+            return 2
     if args.command == "run":
         from capomastro_changes.site.runner import run
 

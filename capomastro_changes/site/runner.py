@@ -10,12 +10,14 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import sys
 from pathlib import Path
 
 from django.conf import settings
 from django.core.management import call_command
 
 from capomastro_changes.coordination.connection import redis_url
+from capomastro_changes.site.data_dir import is_public
 from capomastro_changes.site.services import start_worker, stop
 
 log = logging.getLogger(__name__)
@@ -37,6 +39,14 @@ def ensure_admin(data_dir: Path) -> str:
 
 
 def run(host: str, port: int, worker: bool = True) -> int:
+    if is_public(settings.SECRET_KEY):
+        print(
+            "capomastro-changes run: refused: DJANGO_SECRET_KEY is a published or short key, "
+            "so anyone could forge a session; unset it to have a random one made, or set a "
+            "random one of 32 characters or more",
+            file=sys.stderr,
+        )
+        return 2
     data_dir = Path(settings.CAPOMASTRO_CHANGES_DATA_DIR)
     data_dir.mkdir(parents=True, exist_ok=True)
     call_command("migrate", interactive=False, verbosity=0)

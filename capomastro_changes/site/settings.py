@@ -10,10 +10,14 @@ from pathlib import Path
 
 import dj_database_url
 
-DATA_DIR = Path(os.environ.get("CAPOMASTRO_CHANGES_DATA_DIR", Path.cwd() / ".capomastro-changes"))
-DATA_DIR.mkdir(parents=True, exist_ok=True)
+from capomastro_changes.site import data_dir
 
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "capomastro-changes-standalone-not-secret")
+# Private whatever the umask (0700, files 0600): it holds tokens, sessions and the key.
+DATA_DIR = data_dir.prepare(
+    Path(os.environ.get("CAPOMASTRO_CHANGES_DATA_DIR", Path.cwd() / ".capomastro-changes"))
+)
+# Random, made on first run into DATA_DIR/secret-key (0600), unless the host gives one.
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or data_dir.secret_key(DATA_DIR)
 DEBUG = os.environ.get("DJANGO_DEBUG", "") == "1"
 ALLOWED_HOSTS = os.environ.get("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
 

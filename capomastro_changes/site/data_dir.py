@@ -1,0 +1,88 @@
+"""The data directory is its owner's alone, and holds the site's own random secret key.
+
+It keeps the SQLite database (API tokens, notification secrets, URL
+passwords, admin sessions), the embedded Redis, the admin password and the
+key that signs sessions and message cookies. So, whatever the umask:
+
+- the directory is 0700, and the files this process and its children create
+  are 0600 (the process umask becomes 0077 before any of them is written);
+- an existing directory or file with wider modes is tightened, and said so;
+  one that cannot be tightened (owned by someone else) is refused, in one line;
+- without ``DJANGO_SECRET_KEY`` the key is generated on first run into
+  ``secret-key`` (0600), as the admin password is; a key that is in our
+  source (the one older releases used) is refused by ``run``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import stat
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+log = logging.getLogger(__name__)
+PRIVATE_DIR = 0o700
+PRIVATE_FILE = 0o600
+KEY_FILE = "secret-key"
+# Keys anyone can read in our source or Django's: a site signed with one can be forged.
+PUBLIC_KEYS = frozenset({"capomastro-changes-standalone-not-secret"})
+
+
+def prepare(path: Path) -> Path:
+    """Create ``path`` private (or make it so), and keep what is created from now on private."""
+    os.umask(0o077)
+    path.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
+    _tighten(path, PRIVATE_DIR)
+    for entry in path.iterdir():
+        if entry.is_file() and not entry.is_symlink():
+            _tighten(entry, PRIVATE_FILE)
+    return path
+
+
+def _tighten(path: Path, mode: int) -> None:
+    now = stat.S_IMODE(path.stat().st_mode)
+    if not now & 0o077:
+        return
+    try:
+        path.chmod(now & ~0o077 | (mode & 0o700))
+    except OSError as exc:
+        raise ImproperlyConfigured(
+            f"{path} is open to other users (mode {now:04o}) and could not be made private "
+            f"({exc.strerror}); run: chmod go-rwx {path}"
+        ) from None
+    log.warning("%s was open to other users (mode %04o): made private", path, now)
+
+
+def secret_key(path: Path) -> str:
+    """The site's signing key, generated into ``path/secret-key`` (0600) on first use.
+
+    Two processes starting at once agree: the key is written to a private
+    temporary file and linked into place, and whoever loses the race reads
+    the winner's.
+    """
+    target = path / KEY_FILE
+    if not target.exists():
+        draft = path / f".{KEY_FILE}.{os.getpid()}"
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_urlsafe(50) + "\n")
+        try:
+            os.link(draft, target)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    key = target.read_text().strip()
+    if len(key) < 32:
+        raise ImproperlyConfigured(
+            f"{target} holds no usable key (under 32 characters); delete it to have one made"
+        )
+    return key
+
+
+def is_public(key: str) -> bool:
+    """Whether ``key`` is one anybody can read, so anybody could sign a session with it."""
+    return key in PUBLIC_KEYS or key.startswith("django-insecure-") or len(key) < 32
