@@ -90,8 +90,60 @@ def source_with(**data):
     return run
 
 
+def secret_lookup(model, **query):
+    """A superuser's list page asked to filter, order or pick by a secret: refused, 403."""
+
+    def run() -> str:
+        from django.contrib.auth import get_user_model
+        from django.test import Client
+        from django.urls import reverse
+
+        make_dependency(parameters="TOKEN=corpus-parameter-secret")
+        User = get_user_model()
+        user = User.objects.filter(username="corpus-root").first() or User.objects.create_superuser(
+            "corpus-root", "", "corpus-root-password-1"
+        )
+        client = Client()
+        client.force_login(user)
+        url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+        mark()
+        answer = client.get(url, query)
+        return f"{answer.status_code} {answer.content.decode()[:200]}"
+
+    return run
+
+
+def secret_lookup_cases() -> list[Case]:
+    from django.contrib.auth import get_user_model
+
+    from capomastro_changes.models import Artifact, Build, RebuildRequest
+
+    expect = "^403 "
+    asked = [
+        (JenkinsServer, {"api_token__startswith": "t"}),
+        (JenkinsServer, {"notification_secret__contains": "s"}),
+        (JenkinsServer, {"url__contains": ":pass@"}),
+        (JenkinsServer, {"_to_field": "api_token", "_popup": "1"}),
+        (Source, {"url__icontains": "ghp_"}),
+        (Dependency, {"source__url__contains": "@"}),
+        (Dependency, {"job__server__api_token__startswith": "t"}),
+        (Dependency, {"parameters__contains": "TOKEN="}),
+        (RebuildRequest, {"lock_token__startswith": "a"}),
+        (RebuildRequest, {"dependency__job__server__notification_secret__regex": "."}),
+        (Build, {"parameters__icontains": "secret"}),
+        (Artifact, {"url__contains": "token="}),
+        (get_user_model(), {"password__startswith": "pbkdf2"}),
+    ]
+    return [
+        Case("admin", f"{model.__name__} list filtered by {next(iter(query))}",
+             secret_lookup(model, **query), expect)
+        for model, query in asked
+    ]  # fmt: skip
+
+
 def cases() -> list[Case]:
     return [
+        *secret_lookup_cases(),
         Case("admin", "chain cycle of two", cycle(2), "would make a cycle"),
         Case("admin", "chain cycle of four", cycle(4), "would make a cycle"),
         Case("admin", "chain link to itself", self_link, "cannot depend on itself|must differ"),
