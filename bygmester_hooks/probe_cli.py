@@ -13,6 +13,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from bygmester_hooks import bounds
 from bygmester_hooks.protocol import EXIT_ERROR, EXIT_MISSING, ProbeResult, format_result
 from capomastro_changes.detection.compare import decide
 from capomastro_changes.redaction import redact_url
@@ -88,7 +89,7 @@ def _allowed_schemes(extra: list[str]) -> tuple[str, ...]:
 
 
 def _int_or_none(text: str | None) -> int | None:
-    return int(text) if text and text.strip().isdigit() else None
+    return bounds.whole_number(text) if text else None
 
 
 if __name__ == "__main__":

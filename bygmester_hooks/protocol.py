@@ -21,6 +21,8 @@ import json
 import re
 from dataclasses import dataclass
 
+from bygmester_hooks import bounds
+
 EXIT_OK = 0
 EXIT_ERROR = 2
 EXIT_MISSING = 3
@@ -85,7 +87,9 @@ def parse_line(line: str) -> ProbeResult:
         ProtocolError: The line is not a JSON object with a valid revision.
     """
     try:
-        data = json.loads(line)
+        data = bounds.loads(line)
+    except bounds.TooDeep as exc:
+        raise ProtocolError(f"the output is refused: {exc}") from None
     except ValueError:
         raise ProtocolError(f"the output is not JSON (it starts {_excerpt(line)})") from None
     if not isinstance(data, dict):
@@ -96,8 +100,8 @@ def parse_line(line: str) -> ProbeResult:
     if len(revision) > MAX_REVISION_LENGTH or _CONTROL.search(revision):
         raise ProtocolError("the 'revision' is too long or has control characters")
     revno = data.get("revno")
-    if revno is not None and (type(revno) is not int or revno < 0):
-        raise ProtocolError("'revno' must be a non-negative integer or null")
+    if revno is not None and (type(revno) is not int or bounds.whole_number(revno) is None):
+        raise ProtocolError(f"'revno' must be an integer from 0 to {bounds.INT_MAX}, or null")
     changed = data.get("changed")
     if changed is not None and not isinstance(changed, bool):
         raise ProtocolError("'changed' must be true, false or absent")

@@ -7,7 +7,12 @@ container where only this package is installed.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+
+from capomastro_changes.redaction import redact_url
+
+MAX_REVISION_LENGTH = 255  # the database's revision columns
+MAX_REVNO = 2**31 - 1  # the database's revno columns (PositiveIntegerField)
 
 
 class VCS(enum.StrEnum):
@@ -150,3 +155,36 @@ class Decision:
     def triggers_build(self) -> bool:
         """True when this outcome asks for a rebuild (a change or a rewrite)."""
         return self.outcome in (Outcome.CHANGED, Outcome.REWRITTEN)
+
+
+def revision_problem(revision: Revision) -> str:
+    """Why ``revision`` may not be stored or built, or "" when it may.
+
+    A revision reaches a build script's command line and every page; one that
+    starts with ``-`` would be read as an option there, and whitespace or
+    control characters would split or disguise it. A revno must fit the
+    database's column. Branches and URLs are held to the same rule
+    (:mod:`capomastro_changes.validators`).
+    """
+    text = revision.id
+    if not text or len(text) > MAX_REVISION_LENGTH:
+        return f"a revision of {len(text)} characters (1 to {MAX_REVISION_LENGTH} are allowed)"
+    if text.startswith("-"):
+        return "a revision starting with '-', which a build script would read as an option"
+    if any(c.isspace() or not c.isprintable() for c in text):
+        return "a revision with whitespace or control characters"
+    revno = revision.revno
+    if revno is not None and (isinstance(revno, bool) or not 0 <= revno <= MAX_REVNO):
+        return f"a revno out of range (0 to {MAX_REVNO})"
+    return ""
+
+
+def vetted(answer: ProbeAnswer) -> ProbeAnswer:
+    """``answer``, or an error answer when the revision it gives may not be used."""
+    if answer.revision is None:
+        return answer
+    problem = revision_problem(answer.revision)
+    if not problem:
+        return answer
+    where = redact_url(answer.source.url)
+    return replace(answer, revision=None, error=f"{where}: the probe answered {problem}; refused")

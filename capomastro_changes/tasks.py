@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from capomastro_changes.builds import dashboards, reaper
+from capomastro_changes.builds import dashboards, events, reaper
 from capomastro_changes.conf import DISPATCH_JENKINS_CALLS, settings
 from capomastro_changes.detection import batch, check, jenkins_check, sweep
 from capomastro_changes.rebuilds import dispatch, full, trigger
@@ -89,6 +89,8 @@ def dispatch_request(request_id: int) -> None:
 )
 def trigger_request(request_id: int) -> None:
     trigger.trigger(request_id)
+    # Notifications that came before Jenkins' answer named the queue item are tied now.
+    events.replay_held(request_id)
 
 
 @shared_task(name="capomastro_changes.describe_build", ignore_result=True, **jenkins_calls(3))

@@ -23,6 +23,6 @@ def rekey(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("capomastro_changes", "0006_build_duration")]
+    dependencies = [("capomastro_changes", "0007_build_queue_id_and_unexpected")]
 
     operations = [migrations.RunPython(rekey, migrations.RunPython.noop, elidable=True)]

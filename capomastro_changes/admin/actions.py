@@ -21,6 +21,7 @@ from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 from kombu.exceptions import KombuError
 
+from bygmester_hooks import bounds
 from capomastro_changes.admin import locking
 from capomastro_changes.admin.badges import lock_summary
 from capomastro_changes.models import RebuildRequest, SourceState
@@ -133,7 +134,8 @@ def held_lock(dep) -> dict | None:
     if state is None or state.holder is None:
         return None
     request_id = state.holder.request
-    found = RebuildRequest.objects.filter(pk=request_id).first() if request_id.isdigit() else None
+    number = bounds.whole_number(request_id, bounds.BIGINT_MAX)
+    found = RebuildRequest.objects.filter(pk=number).first() if number is not None else None
     return {
         "dependency": dep,
         "lock": lock_summary(state),

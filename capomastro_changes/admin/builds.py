@@ -156,13 +156,15 @@ class ArtifactInline(admin.TabularInline):
 
 @admin.register(Build)
 class BuildAdmin(ReadOnlyAdmin):
-    list_display = ("__str__", "phase", "status", "rev", "requested_by", "created_at")
-    list_filter = ("phase", "status")
+    list_display = (
+        "__str__", "phase", "status", "rev", "requested_by", "unexpected", "created_at",
+    )  # fmt: skip
+    list_filter = ("phase", "status", "unexpected")
     search_fields = ("job__name", "revision")
     list_select_related = ("job",)
     fields = (
-        "job", "number", "phase", "status", "url", "rev", "fence", "requested_by",
-        "parameters", "created_at", "updated_at",
+        "job", "number", "phase", "status", "url", "rev", "fence", "queue_id", "unexpected",
+        "requested_by", "parameters", "created_at", "updated_at",
     )  # fmt: skip
     readonly_fields = fields
     inlines = [ArtifactInline]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from bygmester_hooks import bounds
 from capomastro_changes.coordination.errors import CoordinationError, LockError
 from capomastro_changes.coordination.keyspaces import keyspaces
 from capomastro_changes.coordination.values import Holder, LockState
@@ -77,11 +78,10 @@ def release_stuck(dependency: Dependency, confirmed: str, by: str) -> Released:
 
 
 def _holding_request(holder: Holder) -> RebuildRequest | None:
-    if not holder.request.isdigit():
+    number = bounds.whole_number(holder.request, bounds.BIGINT_MAX)
+    if number is None:
         return None
-    return (
-        RebuildRequest.objects.select_related("dependency__job").filter(pk=holder.request).first()
-    )
+    return RebuildRequest.objects.select_related("dependency__job").filter(pk=number).first()
 
 
 def _release_unknown_holder(dependency, holder: Holder, request, detail: str) -> None:

@@ -6,6 +6,16 @@ idempotent: a replayed or out-of-order event changes nothing it should not.
 Every step is fenced too: a request whose lock has since been granted to
 another (a newer fence exists) may still be recorded as ended, but it moves
 no dependency state, no project and no chain.
+
+A notification is a claim, not the truth: its secret is in every job's
+config.xml, readable by any Jenkins user who may read job configs. It moves
+a request only for the build Jenkins gave that request: the build already
+linked to it, or, before that, the build from the queue item Jenkins named
+when it took the request. Any other build that names the request is kept,
+marked *unexpected* (the admin lists it), logged, and moves nothing: no
+state, no lock. Events that arrive before Jenkins' answer named the queue
+item are held, and tied once it has (:func:`replay_held`). What the reaper
+read from Jenkins' own API needs no such proof.
 """
 
 from __future__ import annotations
@@ -15,8 +25,15 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
+from bygmester_hooks import bounds
 from capomastro_changes import enqueue, metrics
-from capomastro_changes.builds.notifications import COMPLETED, FINALIZED, STARTED, BuildEvent
+from capomastro_changes.builds.notifications import (
+    COMPLETED,
+    FINALIZED,
+    REQUEST_PARAMETER,
+    STARTED,
+    BuildEvent,
+)
 from capomastro_changes.builds.records import store_build
 from capomastro_changes.coordination.errors import LockError
 from capomastro_changes.coordination.keyspaces import keyspaces
@@ -42,8 +59,12 @@ class UnknownJob(LookupError):
     """The event names a job this server has no record of."""
 
 
-def record_event(server, event: BuildEvent) -> Build:
+def record_event(server, event: BuildEvent, verified: bool = False) -> Build:
     """Record the build an event describes and move its rebuild request on.
+
+    Args:
+        verified: the event was read from Jenkins' API (the reaper), not
+            posted to us: it needs no proof that the build is the request's.
 
     Raises:
         UnknownJob: no job of that name on ``server``; nothing is recorded.
@@ -54,19 +75,78 @@ def record_event(server, event: BuildEvent) -> Build:
     build, fresh = store_build(job, event)
     if fresh:
         request = request_of(build)
-        if request is not None:
+        if request is None:
+            pass
+        elif verified or given_to(request, build):
             advance(request, build, event.phase, event.status)
+        elif waiting_for_queue_item(request):
+            log.info(
+                "%s for request #%s held until Jenkins names its queue item", build, request.pk
+            )
+        else:
+            mark_unexpected(request, build)
     return build
+
+
+def given_to(request: RebuildRequest, build: Build) -> bool:
+    """Whether Jenkins gave ``build`` to ``request``: its linked build, or from its queue item.
+
+    A request that knows neither (made before queue ids were kept, or a
+    Jenkins that named no queue item) takes the build that names it.
+    """
+    if request.build_id is not None:
+        return request.build_id == build.pk
+    if request.jenkins_queue_id is not None:
+        return build.queue_id == request.jenkins_queue_id
+    return request.state != "triggering"
+
+
+def waiting_for_queue_item(request: RebuildRequest) -> bool:
+    """The trigger is still waiting for Jenkins' answer: its events cannot be told yet."""
+    return request.state == "triggering" and request.jenkins_queue_id is None
+
+
+def mark_unexpected(request: RebuildRequest, build: Build) -> None:
+    """Keep a build that claims a request Jenkins never gave it, visibly, moving nothing."""
+    Build.objects.filter(pk=build.pk).update(unexpected=True)
+    build.unexpected = True
+    given = (
+        f"build #{request.build.number}"
+        if request.build_id
+        else (f"queue item {request.jenkins_queue_id}")
+    )
+    log.warning(
+        "%s (queue item %s) claims request #%s, which Jenkins gave %s: recorded as unexpected; "
+        "no request or lock moved", build, build.queue_id, request.pk, given,
+    )  # fmt: skip
+
+
+def replay_held(request_id: int) -> None:
+    """Tie the events held while the trigger waited, now that Jenkins named the queue item."""
+    request = (
+        RebuildRequest.objects.select_related("dependency__job")
+        .filter(pk=request_id, state__in=IN_FLIGHT, jenkins_queue_id__isnull=False)
+        .first()
+    )
+    if request is None:
+        return
+    held = Build.objects.filter(
+        job_id=request.dependency.job_id, queue_id=request.jenkins_queue_id, unexpected=False
+    )
+    for build in held.order_by("pk"):
+        if request_of(build) == request:
+            request.refresh_from_db()
+            advance(request, build, build.phase, build.status or None)
 
 
 def request_of(build: Build) -> RebuildRequest | None:
     """The rebuild request that asked for this build, from its REQUEST_ID parameter."""
-    request_id = str(build.parameters.get("REQUEST_ID", ""))
-    if not request_id.isdigit():
+    request_id = bounds.whole_number(build.parameters.get(REQUEST_PARAMETER, ""), bounds.BIGINT_MAX)
+    if request_id is None:
         return None
     return (
         RebuildRequest.objects.select_related("dependency__job")
-        .filter(pk=int(request_id), dependency__job=build.job_id)
+        .filter(pk=request_id, dependency__job=build.job_id)
         .first()
     )
 
@@ -111,7 +191,10 @@ def link(request: RebuildRequest, build: Build) -> None:
     if request.build_id == build.pk and build.fence == request.fence:
         return
     RebuildRequest.objects.filter(pk=request.pk, build__isnull=True).update(build=build)
-    Build.objects.filter(pk=build.pk).update(fence=request.fence, revno=request.revno)
+    # What was built is what the request asked for, whatever the notification says.
+    Build.objects.filter(pk=build.pk).update(
+        fence=request.fence, revision=request.revision, revno=request.revno
+    )
     ProjectBuildDependency.objects.filter(
         projectbuild__rebuild_request=request, rebuilt=True
     ).update(build=build)

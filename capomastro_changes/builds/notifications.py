@@ -16,12 +16,12 @@ then settles the build by asking Jenkins), never stored and never rendered.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from urllib.parse import urlsplit
 
+from bygmester_hooks import bounds
 from capomastro_changes.jenkins.values import Artifact
 
 MAX_BODY_BYTES = 256 * 1024
@@ -32,6 +32,8 @@ COMPLETED = "COMPLETED"
 FINALIZED = "FINALIZED"
 PHASES = {QUEUED: QUEUED, STARTED: STARTED, COMPLETED: COMPLETED, FINALIZED: FINALIZED}
 PHASES["FINISHED"] = FINALIZED  # notification <= 1.5 named the last phase FINISHED
+# The parameter every build we trigger carries: which rebuild request asked for it.
+REQUEST_PARAMETER = "REQUEST_ID"
 RESULTS = frozenset({"SUCCESS", "UNSTABLE", "FAILURE", "NOT_BUILT", "ABORTED"})
 
 
@@ -92,7 +94,7 @@ def parse_event(body: bytes | str) -> BuildEvent:
     except UnicodeDecodeError:
         raise BadNotification("notification body is not UTF-8 text") from None
     try:
-        data = json.loads(text)
+        data = bounds.loads(text)
     except ValueError as exc:
         raise BadNotification(f"notification body is not JSON: {exc}") from None
     return event_from_dict(data)
@@ -119,9 +121,7 @@ def event_from_dict(data) -> BuildEvent:
             f"build.status {_show(status)} is not a Jenkins result; "
             f"expected one of {', '.join(sorted(RESULTS))}"
         )
-    number = _required(build, "number", int, "build.")
-    if number < 1:
-        raise BadNotification(f"build.number must be positive, got {number}")
+    number = _in_range(_required(build, "number", int, "build."), "build.number", 1, bounds.INT_MAX)
     return BuildEvent(
         job_name=_non_empty(_required(data, "name", str, ""), "name"),
         number=number,
@@ -132,9 +132,9 @@ def event_from_dict(data) -> BuildEvent:
         build_url=_optional(build, "url", str, "build."),
         job_url=_optional(data, "url", str, ""),
         display_name=_optional(data, "display_name", str, ""),
-        queue_id=_optional(build, "queue_id", int, "build."),
-        timestamp=_optional(build, "timestamp", int, "build."),
-        duration=_optional(build, "duration", int, "build."),
+        queue_id=_big(_optional(build, "queue_id", int, "build."), "build.queue_id"),
+        timestamp=_big(_optional(build, "timestamp", int, "build."), "build.timestamp"),
+        duration=_big(_optional(build, "duration", int, "build."), "build.duration"),
         parameters=_parameters(build.get("parameters")),
         artifacts=_artifacts(build.get("artifacts")),
         scm=_scm(build.get("scm")),
@@ -183,6 +183,17 @@ def _non_empty(text: str, where: str) -> str:
     return text
 
 
+def _in_range(value: int, where: str, low: int, high: int) -> int:
+    """A number the database can hold, or a refusal naming it (before anything is stored)."""
+    if not low <= value <= high:
+        raise BadNotification(f"{where} must lie between {low} and {high}, got {_show(value)}")
+    return value
+
+
+def _big(value: int | None, where: str) -> int | None:
+    return None if value is None else _in_range(value, where, 0, bounds.BIGINT_MAX)
+
+
 def _url(value: str | None, where: str) -> str | None:
     if value is not None and urlsplit(value).scheme not in ("http", "https"):
         raise BadNotification(f"{where} {_show(value)} is not an http(s) URL")
@@ -195,6 +206,11 @@ def _parameters(value) -> Mapping[str, str]:
     _expect(value, dict, "build.parameters")
     for name, item in value.items():
         _expect(item, str, f"build.parameters.{name}")
+    request_id = value.get(REQUEST_PARAMETER)
+    if request_id and bounds.whole_number(request_id, bounds.BIGINT_MAX) is None:
+        raise BadNotification(
+            f"build.parameters.{REQUEST_PARAMETER} {_show(request_id)} is not a request number"
+        )
     return MappingProxyType(dict(value))
 
 

@@ -18,6 +18,7 @@ from capomastro_changes.builds.notifications import (
     COMPLETED,
     FINALIZED,
     QUEUED,
+    REQUEST_PARAMETER,
     STARTED,
     BuildEvent,
 )
@@ -25,7 +26,6 @@ from capomastro_changes.models import Artifact, Build, Job
 
 log = logging.getLogger(__name__)
 PHASE_ORDER = {QUEUED: 0, STARTED: 1, COMPLETED: 2, FINALIZED: 3}
-REQUEST_PARAMETER = "REQUEST_ID"
 
 
 class NumberClash(Exception):
@@ -41,6 +41,7 @@ def store_build(job: Job, event: BuildEvent) -> tuple[Build, bool]:
         "url": event.full_url or "",
         "parameters": parameters,
         "revision": parameters.get("REVISION", ""),
+        "queue_id": event.queue_id,
     }
     with transaction.atomic():
         build, created = Build.objects.select_for_update().get_or_create(
@@ -58,7 +59,9 @@ def store_build(job: Job, event: BuildEvent) -> tuple[Build, bool]:
             build.status = event.status or build.status
             build.url = event.full_url or build.url
             build.parameters = parameters or build.parameters
-            build.revision = parameters.get("REVISION", build.revision)
+            # Linked to its request, the build's revision is the request's: kept.
+            build.revision = build.revision or parameters.get("REVISION", "")
+            build.queue_id = build.queue_id or event.queue_id
             build.save()
         Artifact.objects.bulk_create(
             [Artifact(build=build, filename=a.path, url=a.url or "") for a in event.artifacts],

@@ -117,7 +117,7 @@ def settle_build(request: RebuildRequest, info: BuildInfo) -> int:
         job_name=info.job, number=info.number, phase=phase, raw_phase=phase, status=info.result,
         full_url=info.url, parameters=info.parameters, queue_id=info.queue_id,
     )  # fmt: skip
-    build = record_event(request.dependency.job.server, event)
+    build = record_event(request.dependency.job.server, event, verified=True)
     if info.building:  # still running: it keeps its lock, and we look again later
         return still_waiting(request)
     in_flight = RebuildRequest.objects.filter(pk=request.pk, state__in=IN_FLIGHT)

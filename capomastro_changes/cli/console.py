@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import sys
 
+from bygmester_hooks import bounds
 from capomastro_changes.coordination.errors import CoordinationError, LockError
 from capomastro_changes.coordination.keyspaces import keyspaces
 from capomastro_changes.detection.check import check_source
@@ -41,7 +42,7 @@ def sources_named(name: str) -> list[int]:
         UnknownSource: no source has that id, URL, or dependency name.
     """
     name = name.strip()
-    if name.isdigit():
+    if bounds.whole_number(name, bounds.BIGINT_MAX) is not None:
         found = Source.objects.filter(pk=int(name))
     elif Dependency.objects.filter(name=name, source__isnull=False).exists():
         found = Source.objects.filter(dependencies__name=name)

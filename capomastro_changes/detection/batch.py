@@ -33,7 +33,7 @@ from capomastro_changes.detection.compare import decide
 from capomastro_changes.detection.conclusion import any_behind, conclude, move_state, record_of
 from capomastro_changes.detection.probing import prepared_probe, probing_job
 from capomastro_changes.models import CheckRecord, Dependency, JobType, SourceState
-from capomastro_changes.revisions import Outcome, StoredState
+from capomastro_changes.revisions import Outcome, StoredState, vetted
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +114,7 @@ def conclude_all(states, dependencies, probes, answers) -> Counter:
     plain, outcomes = [], Counter()
     for source_id, (started, answer) in answers.items():
         state = states[source_id]
+        answer = vetted(answer)
         decision = decide(StoredState(state.last_revision or None, state.last_revno), answer)
         if (
             decision.outcome is Outcome.UNCHANGED

@@ -21,7 +21,7 @@ from capomastro_changes.detection import history, scheduling
 from capomastro_changes.detection.compare import decide
 from capomastro_changes.models import CheckRecord, Dependency, RebuildRequest, SourceState
 from capomastro_changes.rebuilds.requests import request_rebuild
-from capomastro_changes.revisions import Decision, Outcome, ProbeAnswer, StoredState
+from capomastro_changes.revisions import Decision, Outcome, ProbeAnswer, StoredState, vetted
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +38,7 @@ def conclude(
     ``dependencies`` are the source's as read before the probe, when the caller
     has them: if none of them is behind, no request is looked for.
     """
+    answer = vetted(answer)  # an option-like or overlong revision is an error, never state
     decision = decide(StoredState(state.last_revision or None, state.last_revno), answer)
     with transaction.atomic():
         record = record_of(state, decision, answer, probe_name, started)

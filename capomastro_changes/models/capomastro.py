@@ -110,6 +110,13 @@ class Build(models.Model):
         null=True, blank=True, help_text="Milliseconds, as Jenkins reports it."
     )
     fence = models.BigIntegerField(null=True, blank=True, help_text="Lock fence of the holder.")
+    queue_id = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text="The Jenkins queue item it came from."
+    )
+    unexpected = models.BooleanField(
+        default=False,
+        help_text="It claimed a rebuild request Jenkins never gave it; it moved nothing.",
+    )
     requested_by = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -10,7 +10,6 @@ constant time and never logged: refusals log the path and the client address.
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 import secrets
 from dataclasses import asdict
@@ -21,6 +20,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 from prometheus_client.exposition import choose_encoder
 
+from bygmester_hooks import bounds
 from capomastro_changes import metrics
 from capomastro_changes.builds.events import UnknownJob, record_event
 from capomastro_changes.builds.notifications import MAX_BODY_BYTES, BadNotification, parse_event
@@ -61,7 +61,10 @@ def jenkins_notification(request: HttpRequest, server_id: int) -> JsonResponse:
     except (BadNotification, UnknownJob) as exc:
         log.warning("bad notification for %s: %s", server, exc)
         return JsonResponse({"error": str(exc)}, status=400)
-    return JsonResponse({"build": build.pk, "job": build.job.name, "phase": build.phase})
+    answer = {"build": build.pk, "job": build.job.name, "phase": build.phase}
+    if build.unexpected:  # kept and shown, but it moved no request and no lock
+        answer["unexpected"] = True
+    return JsonResponse(answer)
 
 
 @csrf_exempt
@@ -89,7 +92,9 @@ def _push_parameters(request: HttpRequest) -> dict[str, str]:
     params = {k: request.GET.get(k, "") for k in ("url", "branches", "sha1", "revision")}
     if request.content_type == "application/json":
         try:
-            body = json.loads(request.read(push.MAX_URL_LENGTH * 20) or b"{}")
+            body = bounds.loads(request.read(push.MAX_URL_LENGTH * 20) or b"{}")
+        except bounds.TooDeep as exc:
+            raise push.BadPush(f"the body is refused: {exc}") from None
         except ValueError:
             raise push.BadPush("the body is not JSON") from None
         if not isinstance(body, dict):
@@ -119,8 +124,11 @@ def source_status(request: HttpRequest, source_id: int) -> JsonResponse:
 @require_api_token()
 def project_status(request: HttpRequest, project_id: int) -> JsonResponse:
     """A project's dependencies with their current builds, and its latest project builds."""
-    builds = request.GET.get("builds", "10")
-    document = status.project_status(project_id, int(builds) if builds.isdigit() else 10)
+    given = request.GET.get("builds", "10")
+    builds = bounds.whole_number(given, bounds.BIGINT_MAX)
+    if builds is None:
+        return JsonResponse({"error": "builds must be a whole number, in ASCII digits"}, status=400)
+    document = status.project_status(project_id, builds)
     if document is None:
         return JsonResponse({"error": f"unknown project {project_id}"}, status=404)
     return JsonResponse(document)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 
+from bygmester_hooks import bounds
 from capomastro_changes.coordination.errors import CoordinationError
 from capomastro_changes.coordination.keyspaces import keyspaces
 from capomastro_changes.models import (
@@ -177,4 +178,5 @@ def lock_document(dependency_id: int) -> dict | None:
 
 
 def _request_id(value: str) -> int | str:
-    return int(value) if value.isdigit() else value
+    number = bounds.whole_number(value, bounds.BIGINT_MAX)
+    return value if number is None else number

@@ -5,10 +5,17 @@ from __future__ import annotations
 
 import json
 
-from django.test import Client
+from django.test import Client, override_settings
 
 from capomastro_changes.coordination.keyspaces import keyspaces
-from capomastro_changes.models import Build, Dependency, JenkinsServer, Job, RebuildRequest
+from capomastro_changes.models import (
+    Build,
+    Dependency,
+    JenkinsServer,
+    Job,
+    Project,
+    RebuildRequest,
+)
 from capomastro_changes.testing.world import build_jobtype
 from stress.corpus.case import Case, mark
 
@@ -87,6 +94,23 @@ def build_with(**fields):
     return lambda r: event(r, **fields)
 
 
+def request_id(value: str):
+    """A notification whose REQUEST_ID parameter is ``value``."""
+
+    def body(r):
+        sent = event(r)
+        sent["build"]["parameters"]["REQUEST_ID"] = value
+        return sent
+
+    return body
+
+
+def nested(r, opening: str, closing: str, depth: int = 5000) -> bytes:
+    """A valid notification with ``depth`` levels of nesting in one parameter."""
+    text = json.dumps(event(r)).replace('"REVISION": "new"', '"REVISION": "@@"')
+    return text.replace('"@@"', opening * depth + "1" + closing * depth).encode()
+
+
 def cases() -> list[Case]:
     bad = "^400 .*"
     table = [
@@ -95,7 +119,7 @@ def cases() -> list[Case]:
         ("empty body", lambda r: b"", bad + "(empty|not JSON)"),
         ("JSON array", lambda r: [1, 2], bad + "object"),
         ("number as text", build_with(number="seven"), bad + "build.number must be"),
-        ("negative number", build_with(number=-3), bad + "must be positive"),
+        ("negative number", build_with(number=-3), bad + "build.number must lie between 1 and"),
         ("boolean number", build_with(number=True), bad + "build.number must be"),
         ("phase unknown", build_with(phase="EXPLODED"), bad + "phase"),
         ("phase a list", build_with(phase=["FINALIZED"]), bad + "phase"),
@@ -112,6 +136,23 @@ def cases() -> list[Case]:
         ("build missing", lambda r: {"name": "lib"}, bad + "build is missing"),
         ("unknown job", lambda r: dict(event(r), name="no-such-job"), bad + "no job named"),
         ("1 MB body", lambda r: dict(event(r), pad="x" * 2**20), "^4\\d\\d .*(large|bytes)"),
+        # Nesting that would exhaust the decoder's recursion: refused, never a 500.
+        ("5,000 nested arrays", lambda r: nested(r, "[", "]"), bad + "nests deeper than"),
+        ("5,000 nested objects", lambda r: nested(r, '{"a":', "}"), bad + "nests deeper than"),
+        ("40 nested arrays in a parameter", lambda r: nested(r, "[", "]", 40),
+         bad + "nests deeper than"),
+        # Numbers Python holds but the database does not: refused before anything is stored.
+        ("build number 2**64", build_with(number=2**64), bad + "build.number must lie between"),
+        ("build number 2**31", build_with(number=2**31), bad + "build.number must lie between"),
+        ("queue id 2**64", build_with(queue_id=2**64), bad + "build.queue_id must lie between"),
+        ("negative queue id", build_with(queue_id=-1), bad + "build.queue_id must lie between"),
+        ("duration 2**70", build_with(duration=2**70), bad + "build.duration must lie between"),
+        ("negative timestamp", build_with(timestamp=-5), bad + "build.timestamp must lie between"),
+        ("number a float", build_with(number=1.0), bad + "build.number must be an integer"),
+        ("REQUEST_ID superscript two", request_id("\u00b2"), bad + "REQUEST_ID .* not a request"),
+        ("REQUEST_ID Arabic three", request_id("\u0663"), bad + "REQUEST_ID .* not a request"),
+        ("REQUEST_ID 2**64", request_id(str(2**64)), bad + "REQUEST_ID .* not a request"),
+        ("REQUEST_ID negative", request_id("-1"), bad + "REQUEST_ID .* not a request"),
     ]  # fmt: skip
     made = [Case("notification", name, refused(body), expect) for name, body, expect in table]
     made += [
@@ -125,7 +166,57 @@ def cases() -> list[Case]:
         Case("notification", "STARTED after FINALIZED", out_of_order,
              "^200 .*build phase FINALIZED; request succeeded$"),
     ]  # fmt: skip
+    made += endpoint_cases()
     return made
+
+
+API_TOKEN = "api-token-for-the-bad-input-corpus-0001"
+
+
+def pushed(body: bytes):
+    """A push with a bad JSON body, through the real endpoint, with a valid API token."""
+
+    def run() -> str:
+        world()
+        mark()
+        with override_settings(CAPOMASTRO_CHANGES_API_TOKENS=[API_TOKEN]):
+            answer = Client().post("/changes/push/", data=body, content_type="application/json",
+                                   HTTP_AUTHORIZATION=f"Bearer {API_TOKEN}")  # fmt: skip
+        return f"{answer.status_code} {answer.content.decode('utf-8', 'replace')}"
+
+    return run
+
+
+def project_status(query: str):
+    """A project's status asked with a bad ``?builds=``."""
+
+    def run() -> str:
+        server, request = world()
+        project = Project.objects.create(name=f"corpus-project-{Project.objects.count()}")
+        mark()
+        with override_settings(CAPOMASTRO_CHANGES_API_TOKENS=[API_TOKEN]):
+            answer = Client().get(f"/changes/status/projects/{project.pk}/?builds={query}",
+                                  HTTP_AUTHORIZATION=f"Bearer {API_TOKEN}")  # fmt: skip
+        return f"{answer.status_code} {answer.content.decode('utf-8', 'replace')}"
+
+    return run
+
+
+def endpoint_cases() -> list[Case]:
+    deep = b'{"url": "https://example.com/r.git", "branches": ' + b"[" * 5000 + b"]" * 5000 + b"}"
+    objects = b'{"url": ' + b'{"a":' * 5000 + b"1" + b"}" * 5000 + b"}"
+    return [
+        Case("push", "5,000 nested arrays", pushed(deep), "^400 .*nests deeper than"),
+        Case("push", "5,000 nested objects", pushed(objects), "^400 .*nests deeper than"),
+        Case("status", "?builds= superscript two", project_status("%C2%B2"),
+             "^400 .*builds must be a whole number"),
+        Case("status", "?builds= Arabic three", project_status("%D9%A3"),
+             "^400 .*builds must be a whole number"),
+        Case("status", "?builds= negative", project_status("-1"),
+             "^400 .*builds must be a whole number"),
+        Case("status", "?builds= 2**64", project_status(str(2**64)),
+             "^400 .*builds must be a whole number"),
+    ]  # fmt: skip
 
 
 def secret_of_another() -> str:

@@ -39,6 +39,34 @@ SCRIPTS = {
         "#!/bin/sh\nprintf '{\"revision\": \"%s\"}\\n' $(head -c 4000 /dev/zero | tr '\\0' a)\n",
         "too long"),
     "killed by a signal": ("#!/bin/sh\nkill -9 $$\n", "status -9"),
+    # A revision reaches a build script's command line: nothing option-like, nothing split.
+    "revision like an option": (
+        "#!/bin/sh\necho '{\"revision\": \"--upload-pack=touch /tmp/owned\"}'\n",
+        "starting with '-'"),
+    "revision a lone dash": ("#!/bin/sh\necho '{\"revision\": \"-\"}'\n", "starting with '-'"),
+    "revision with a space": ("#!/bin/sh\necho '{\"revision\": \"abc def\"}'\n", "whitespace"),
+    "revision with a tab": (
+        "#!/bin/sh\nprintf '%s\\n' '{\"revision\": \"abc\\tdef\"}'\n",
+        "control characters|whitespace"),
+    "revision with a no-break space": (
+        "#!/bin/sh\necho '{\"revision\": \"abc\\u00a0def\"}'\n", "whitespace"),
+    "revision with a zero-width space": (
+        "#!/bin/sh\necho '{\"revision\": \"abc\\u200bdef\"}'\n", "whitespace or control"),
+    # Numbers Python holds but the database does not.
+    "revno 2**64": ("#!/bin/sh\necho '{\"revision\": \"r\", \"revno\": 18446744073709551616}'\n",
+                    "'revno' must be an integer from 0 to 2147483647"),
+    "revno 2**31": ("#!/bin/sh\necho '{\"revision\": \"r\", \"revno\": 2147483648}'\n",
+                    "'revno' must be an integer from 0 to 2147483647"),
+    "revno 1e3": ("#!/bin/sh\necho '{\"revision\": \"r\", \"revno\": 1e3}'\n", "'revno' must be"),
+    # Nesting that would exhaust the decoder's recursion.
+    "5,000 nested arrays": (
+        "#!/bin/sh\nprintf '{\"revision\": \"r\", \"x\": '\n"
+        "head -c 5000 /dev/zero | tr '\\0' '['\nhead -c 5000 /dev/zero | tr '\\0' ']'\n"
+        "printf '}\\n'\n", "nests deeper than"),
+    "5,000 nested objects as the revision": (
+        "#!/bin/sh\nprintf '{\"revision\": '\nfor i in $(seq 5000); do printf '{\"a\":'; done\n"
+        "printf 1\nfor i in $(seq 5000); do printf '}'; done\nprintf '}\\n'\n",
+        "nests deeper than"),
 }  # fmt: skip
 
 

@@ -22,6 +22,7 @@ def statements_of(server, request, phase) -> list[str]:
         job_name="libfoo", number=1, phase=phase, raw_phase=phase,
         status="SUCCESS" if phase == FINALIZED else None,
         parameters={"REQUEST_ID": str(request.pk), "REVISION": request.revision},
+        queue_id=RebuildRequest.objects.get(pk=request.pk).jenkins_queue_id,  # as Jenkins says it
     )  # fmt: skip
     with CaptureQueriesContext(connection) as queries:
         record_event(server, event)

@@ -142,7 +142,7 @@ def with_build(**changes):
         (with_build(number=...), "build.number is missing"),
         (with_build(number="18"), "build.number must be an integer, got string '18'"),
         (with_build(number=True), "build.number must be an integer, got boolean"),
-        (with_build(number=0), "build.number must be positive"),
+        (with_build(number=0), "build.number must lie between 1 and 2147483647, got 0"),
         (with_build(phase=...), "build.phase is missing"),
         (with_build(phase="EXPLODED"), "build.phase 'EXPLODED' is not a known phase"),
         (with_build(status="GREEN"), "build.status 'GREEN' is not a Jenkins result"),

@@ -57,6 +57,36 @@ def test_the_probe_job_runs_the_probe_through_the_launcher(
     assert console.count('capomastro-changes-probe: {"revision": "deadbeef"}') == 1
 
 
+FAKE_BUILD = """#!/bin/sh
+for arg in "$@"; do echo "build argument: [$arg]"; done
+"""
+
+
+def test_the_build_template_passes_the_revision_after_a_double_dash(
+    server, jenkins_standin, monkeypatch
+):
+    """Even a revision that looks like an option reaches the build script as a plain argument."""
+    monkeypatch.setenv("CAPOMASTRO_LXC_COMMAND", "")
+    server.create_job(
+        "build-app",
+        render("build-job.xml", jobtype="app", notifications_url="http://127.0.0.1:9/n"),
+    )
+    workspace = jenkins_standin.root / "workspace" / "build-app"
+    (workspace / "bygmester").mkdir(parents=True)
+    script = workspace / "bygmester" / "build"
+    script.write_text(FAKE_BUILD)
+    script.chmod(0o755)
+    shutil.copy(LAUNCHER, workspace / "bygmester" / "lxc-launch")
+
+    parameters = {"REVISION": "--output=/etc/passwd", "BYGMESTER_BRANCH": "",
+                  "LXC_LAUNCHER": "bygmester/lxc-launch", "REQUEST_ID": "1"}  # fmt: skip
+    queue_id = server.build_job("build-app", parameters)
+    number = wait_until(lambda: server.get_queue_item(queue_id).get("executable"))["number"]
+    jenkins_standin.wait_for_build("build-app", number)
+    console = server.get_build_console_output("build-app", number)
+    assert "build argument: [--]\nbuild argument: [--output=/etc/passwd]" in console, console
+
+
 def launch(*argv: str, command: str | None = "", **kwargs):
     env = {"PATH": "/usr/bin:/bin"}
     if command is not None:
