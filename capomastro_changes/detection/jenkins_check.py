@@ -81,7 +81,7 @@ def start_check(state: SourceState, job, lock_token: str, started: datetime):
         client, job.jobtype, source_ref(state.source), last[0] if last else None, request_id
     )
     if isinstance(run, ProbeAnswer):
-        name = probe_name(jenkins_probe.probe_job_name(job.jobtype.name))
+        name = probe_name(jenkins_probe.probe_job_name(job.jobtype))
         return conclude(state, run, name, started)
     pending = PendingProbe(
         source_id=state.pk, server_id=job.server_id, job=run.job, queue_id=run.queue_id,

@@ -66,9 +66,15 @@ class Progress:
     answer: ProbeAnswer | None = None
 
 
-def probe_job_name(jobtype_name: str) -> str:
-    """The probe job of a job type: one per job type and server, shared by its sources."""
-    return PROBE_JOB_PREFIX + (_NOT_IN_A_JOB_NAME.sub("-", jobtype_name).strip("-.") or "jobtype")
+def probe_job_name(jobtype) -> str:
+    """The probe job of a job type: one per job type and server, shared by its sources.
+
+    Its name ends with the job type's id: names that differ only in what a job
+    name cannot hold ("team libs", "team-libs") would otherwise share one job,
+    and probe each other's sources with each other's script.
+    """
+    slug = _NOT_IN_A_JOB_NAME.sub("-", jobtype.name).strip("-.") or "jobtype"
+    return f"{PROBE_JOB_PREFIX}{slug}-{jobtype.pk}"
 
 
 def ensure_probe_job(client: JenkinsClient, jobtype) -> str:
@@ -80,7 +86,7 @@ def ensure_probe_job(client: JenkinsClient, jobtype) -> str:
     Raises:
         JenkinsError: Jenkins could not be read or refused the job.
     """
-    name = probe_job_name(jobtype.name)
+    name = probe_job_name(jobtype)
     config = render_probe_config(jobtype)
     try:
         current = client.job_config(name)
@@ -91,8 +97,21 @@ def ensure_probe_job(client: JenkinsClient, jobtype) -> str:
     return name
 
 
-def probe_parameters(source: SourceRef, last: Revision | None, request_id: str) -> dict[str, str]:
-    """The build parameters of the probe job (see the template) for ``source``."""
+def probe_parameters(
+    source: SourceRef, last: Revision | None, request_id: str, jobtype=None
+) -> dict[str, str]:
+    """The build parameters of the probe job (see the template) for ``source``.
+
+    The bygmester branch and script this check expects go along: a job whose
+    config says otherwise (another job type's, edited by hand) fails the
+    check instead of answering with another probe's revision.
+    """
+    expected = {}
+    if jobtype is not None:
+        expected = {
+            "EXPECTED_BYGMESTER_BRANCH": jobtype.bygmester_branch,
+            "EXPECTED_PROBE_SCRIPT": jobtype.probe_script,
+        }
     return {
         "VCS": source.vcs,
         # Build parameters are shown on Jenkins' pages: the URL goes without its
@@ -105,6 +124,7 @@ def probe_parameters(source: SourceRef, last: Revision | None, request_id: str) 
         "PROBE_TIMEOUT": f"{float(settings.PROBE_TIMEOUT):g}",
         "ALLOWED_SCHEMES": ",".join(settings.ALLOWED_SCHEMES),
         "REQUEST_ID": request_id,
+        **expected,
     }
 
 
@@ -129,7 +149,7 @@ def start(
     """
     try:
         name = ensure_probe_job(client, jobtype)
-        queued = client.trigger(name, probe_parameters(source, last, request_id))
+        queued = client.trigger(name, probe_parameters(source, last, request_id, jobtype))
     except JenkinsError as exc:
         return failed(source, f"could not start the Jenkins probe job: {exc}")
     if queued.queue_id is None:

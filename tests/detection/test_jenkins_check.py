@@ -117,7 +117,7 @@ def test_a_check_through_jenkins_records_a_baseline_then_a_change(tmp_path, sche
     baseline = run_scheduled(scheduled)
 
     assert (baseline.outcome, baseline.new_revision) == ("baseline", repo.rev_parse("main"))
-    assert baseline.probe == "Jenkins probe job capomastro-probe-package #1"
+    assert baseline.probe == f"Jenkins probe job {probe_job()} #1"
     assert lock_is_free(source.pk)
     assert jenkins_check.finish(pending) is None  # a redelivered look changes nothing
     assert CheckRecord.objects.filter(source=source).count() == 1
@@ -143,10 +143,8 @@ def test_a_probe_build_past_the_deadline_is_an_error_and_is_stopped(
     record = run_scheduled(scheduled)
 
     assert record.outcome == "error"
-    assert record.error.endswith(
-        "no answer from Jenkins probe job capomastro-probe-package #1 within 1 s"
-    )
-    assert standin.wait_for_build("capomastro-probe-package", 1).result == "ABORTED"
+    assert record.error.endswith(f"no answer from Jenkins probe job {probe_job()} #1 within 1 s")
+    assert standin.wait_for_build(probe_job(), 1).result == "ABORTED"
     state = SourceState.objects.get(pk=source.pk)
     assert (state.last_revision, state.consecutive_failures) == ("", 1)
     assert lock_is_free(source.pk)
@@ -161,7 +159,7 @@ def test_an_unreachable_jenkins_is_an_error_at_once(tmp_path, scheduled):
     record = check.check_source(source.pk)
 
     assert record.outcome == "error" and "unreachable" in record.error
-    assert record.probe == "Jenkins probe job capomastro-probe-package"
+    assert record.probe == f"Jenkins probe job {probe_job()}"
     assert scheduled == [] and lock_is_free(source.pk)
 
 
@@ -205,7 +203,7 @@ def test_credentials_in_a_source_url_reach_the_probe_but_no_jenkins_page(
 
     assert (record.outcome, record.new_revision) == ("baseline", repo.rev_parse("main"))
     assert (tmp_path / SEEN_URL).read_text() == source.url  # the probe had them
-    job, build = "capomastro-probe-package", standin.wait_for_build("capomastro-probe-package", 1)
+    job, build = probe_job(), standin.wait_for_build(probe_job(), 1)
     pages = [
         requests.get(f"{standin.url}{path}", timeout=10).text
         for path in (f"job/{job}/1/api/json", f"job/{job}/1/consoleText",
@@ -217,3 +215,10 @@ def test_credentials_in_a_source_url_reach_the_probe_but_no_jenkins_page(
     assert parameters["SOURCE_URL"]["value"] == f"{root}/{repo.bare.name}"
     assert parameters["SOURCE_CREDENTIALS"] == {
         "_class": "hudson.model.PasswordParameterValue", "name": "SOURCE_CREDENTIALS"}  # fmt: skip
+
+
+def probe_job() -> str:
+    """The probe job of the job type "package": its name ends with the job type's id."""
+    from capomastro_changes.probes.jenkins import probe_job_name
+
+    return probe_job_name(JobType.objects.get(name="package"))

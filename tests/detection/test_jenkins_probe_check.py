@@ -41,5 +41,12 @@ def test_a_worker_checks_a_source_through_the_jenkins_probe_job(
     record = wait_until(lambda: CheckRecord.objects.filter(source=source).first(), timeout=60)
 
     assert (record.outcome, record.new_revision) == ("baseline", repo.rev_parse("main"))
-    assert record.probe == "Jenkins probe job capomastro-probe-package #1"
-    assert [r.job for r in jenkins.build_log()] == ["capomastro-probe-package"]
+    assert record.probe == f"Jenkins probe job {probe_job()} #1"
+    assert [r.job for r in jenkins.build_log()] == [probe_job()]
+
+
+def probe_job() -> str:
+    """The probe job of the job type "package": its name ends with the job type's id."""
+    from capomastro_changes.probes.jenkins import probe_job_name
+
+    return probe_job_name(JobType.objects.get(name="package"))

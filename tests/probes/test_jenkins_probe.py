@@ -80,7 +80,7 @@ def client(standin):
 def jobtype(bygmester, script="probe", name=None) -> JobType:
     """A job type probing through Jenkins (not saved: the probe needs none of the database)."""
     return JobType(
-        name=name or f"app-{script}", bygmester_branch=str(bygmester), probe_script=script,
+        pk=1, name=name or f"app-{script}", bygmester_branch=str(bygmester), probe_script=script,
         probe_runner=JobType.PROBE_JENKINS,
     )  # fmt: skip
 
@@ -137,7 +137,7 @@ def test_a_probe_through_jenkins_can_report_a_rewritten_branch(jenkins_env, bygm
 def test_the_probe_job_is_created_once_and_kept_up_to_date(jenkins_env, bygmester, client, standin):
     kind = jobtype(bygmester, name="app server/32")
     name = jenkins_probe.ensure_probe_job(client, kind)
-    assert name == "capomastro-probe-app-server-32"
+    assert name == "capomastro-probe-app-server-32-1"  # the job type's id ends it
     stored = client.job_config(name)
     assert stored.startswith('<?xml version="1.0" encoding="UTF-8"?><')  # Jenkins rewrote it
     assert jenkins_probe.ensure_probe_job(client, kind) == name
@@ -170,7 +170,7 @@ def test_a_broken_probe_script_is_a_clear_error_never_a_change(
 
     assert not answer.ok and answer.revision is None
     assert expected in answer.error
-    assert f"Jenkins probe job capomastro-probe-app-{script} #1" in answer.error
+    assert f"Jenkins probe job capomastro-probe-app-{script}-1 #1" in answer.error
     assert answer.missing is missing
 
 
@@ -222,7 +222,9 @@ def test_a_cancelled_queue_item_is_an_error(tmp_path, jenkins_env, bygmester):
 
         answer = jenkins_probe.read(client, run)
 
-    assert f"Jenkins probe job capomastro-probe-app-probe queue item {run.queue_id}" in answer.error
+    assert (
+        f"Jenkins probe job capomastro-probe-app-probe-1 queue item {run.queue_id}" in answer.error
+    )
     assert answer.error.endswith("was cancelled")
 
 

@@ -42,3 +42,44 @@ def test_the_quiet_server_logs_failed_requests_without_the_secret(caplog):
 def test_the_site_settings_attach_the_filter_to_request_lines(settings):
     handler = settings.LOGGING["loggers"]["django.server"]["handlers"][0]
     assert "redact" in settings.LOGGING["handlers"][handler]["filters"]
+
+
+URL_PASSWORD = "url-password-in-a-request-line-9f2c"
+USER_TOKEN = "ghp_TokenAsUserNameInTheRequestLine77"
+
+
+@pytest.mark.django_db
+def test_no_credential_reaches_a_jenkins_request_line(tmp_path, monkeypatch):
+    """Jenkins' access log (and a proxy's) keeps request lines: parameters go in the body."""
+    from capomastro_changes.jenkins.client import JenkinsClient
+    from capomastro_changes.jenkins.configs import render_config
+    from capomastro_changes.models import JobType
+    from capomastro_changes.probes import jenkins as jenkins_probe
+    from capomastro_changes.revisions import SourceRef
+    from capomastro_changes.testing.factories import make_job
+    from capomastro_changes.testing.jenkins import JenkinsStandIn
+    from capomastro_changes.testing.world import build_jobtype
+
+    monkeypatch.setenv("CAPOMASTRO_LXC_COMMAND", "")
+    jobtype = JobType.objects.create(
+        name="lines", config_xml="<project/>", probe_runner=JobType.PROBE_JENKINS,
+    )  # fmt: skip
+    sources = [
+        SourceRef("git", f"https://builder:{URL_PASSWORD}@git.example.com/a.git", "main"),
+        SourceRef("git", f"https://{USER_TOKEN}@git.example.com/b.git", "main"),
+    ]
+    with JenkinsStandIn(quiet_period=0, root=tmp_path / "jenkins") as standin:
+        client = JenkinsClient(standin.url)
+        for source in sources:
+            run = jenkins_probe.start(client, jobtype, source, request_id=f"t-{source.url[-5:]}")
+            assert isinstance(run, jenkins_probe.ProbeRun), run
+        job = make_job(jobtype=build_jobtype("lines-build"), name="lines-build")
+        client.upsert_job(job.name, render_config(job))
+        client.trigger(job.name, {"REVISION": "abc", "REQUEST_ID": "1", "BUILD_ID": "",
+                                  "PREVIOUS_REVISION": "", "REASON": USER_TOKEN})  # fmt: skip
+        probes = [r for r in standin.build_log() if r.job.startswith("capomastro-probe-")]
+        lines = list(standin.access_log)
+    assert len(probes) == 2  # the probes ran with their parameters
+    assert sum("/buildWithParameters" in line for line in lines) == 3
+    leaks = [line for line in lines for s in (URL_PASSWORD, USER_TOKEN) if s in line]
+    assert leaks == []

@@ -98,6 +98,7 @@ class Handler(BaseHTTPRequestHandler):
         self._serve("HEAD")
 
     def _serve(self, method: str) -> None:
+        self.server.app.log_access(method, self.path)
         parts = urlsplit(self.path)
         length = int(self.headers.get("Content-Length") or 0)
         if length > MAX_BODY:

@@ -83,6 +83,8 @@ class JenkinsStandIn:
         self._threads: list[threading.Thread] = []
         self._build_threads: list[threading.Thread] = []
         self._stopping = threading.Event()
+        self.access_log: list[str] = []  # "METHOD /path?query", oldest first
+        self._access_lock = threading.Lock()
 
     @property
     def url(self) -> str:
@@ -131,6 +133,17 @@ class JenkinsStandIn:
     def handle(self, request):
         """Answer one HTTP request (called by the server's handler threads)."""
         return routes.handle(self, request)
+
+    def log_access(self, method: str, target: str) -> None:
+        """Keep the request line, as Jenkins' access log (and any proxy's) keeps it.
+
+        Jenkins' ``--accessLoggerClassName`` (winstone's SimpleAccessLogger,
+        NCSA combined format) writes the method and the whole request target,
+        query string included; so do nginx and Apache in front of it. What is
+        here is what such a log would show anyone who may read it.
+        """
+        with self._access_lock:
+            self.access_log.append(f"{method} {target}")
 
     def build_log(self) -> list[BuildRecord]:
         """Every build started so far (job, number, parameters, start and end), oldest first."""
