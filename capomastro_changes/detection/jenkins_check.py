@@ -123,22 +123,23 @@ def finish(pending: PendingProbe) -> CheckRecord | None:
     started = datetime.fromisoformat(pending.started)
     if CheckRecord.objects.filter(source_id=pending.source_id, started_at=started).exists():
         return None
-    try:
-        state = SourceState.objects.select_related("source").get(pk=pending.source_id)
-    except SourceState.DoesNotExist:
-        release(pending)
-        return None
-    answer, run = _look(state, pending)
-    if answer is None:
-        schedule(replace(pending, number=run.number, attempt=pending.attempt + 1),
-                 next_countdown(pending, time.time()))  # fmt: skip
-        return None
-    seconds = round(time.time() - started.timestamp(), 6)
-    try:
+    handed_on = False
+    try:  # whatever fails below, the check lock is not left to its TTL (minutes)
+        state = SourceState.objects.select_related("source").filter(pk=pending.source_id).first()
+        if state is None:
+            return None
+        answer, run = _look(state, pending)
+        if answer is None:
+            schedule(replace(pending, number=run.number, attempt=pending.attempt + 1),
+                     next_countdown(pending, time.time()))  # fmt: skip
+            handed_on = True  # the next look holds the lock now
+            return None
+        seconds = round(time.time() - started.timestamp(), 6)
         return conclude(state, replace(answer, seconds=seconds), probe_name(run.job, run.number),
                         started)  # fmt: skip
     finally:
-        release(pending)
+        if not handed_on:
+            release(pending)
 
 
 def _look(state: SourceState, pending: PendingProbe):

@@ -68,12 +68,23 @@ exec bygmester-probe "$@"
 """
 
 
+# Probes whose one answer line is one the app must refuse (see tests/security).
+BAD_ANSWERS = {
+    "probe-nested": "#!/bin/sh\nprintf '{\"revision\": \"r\", \"x\": '\n"
+                    "head -c 5000 /dev/zero | tr '\\0' '['\nhead -c 5000 /dev/zero | tr '\\0' ']'\n"
+                    "printf '}\\n'\n",
+    "probe-revno-2-64":
+        "#!/bin/sh\necho '{\"revision\": \"r\", \"revno\": 18446744073709551616}'\n",
+    "probe-dash": "#!/bin/sh\necho '{\"revision\": \"--upload-pack=touch /tmp/owned\"}'\n",
+}  # fmt: skip
+
+
 def make_source(tmp_path, server, script="probe", url_of=lambda repo: repo.bare.as_uri()):
     """A git source whose one dependency's job type probes through Jenkins with ``script``."""
     bygmester = make_bygmester_branch(
         tmp_path / "bygmester",
         {"probe": BYGMESTER_PROBE, "probe-hangs": "#!/bin/sh\nsleep 60\n",
-         "probe-keeps-url": PROBE_THAT_KEEPS_THE_URL},
+         "probe-keeps-url": PROBE_THAT_KEEPS_THE_URL, **BAD_ANSWERS},
     )  # fmt: skip
     jobtype = JobType.objects.create(
         name="package", config_xml=build_config_template(), probe_runner=JobType.PROBE_JENKINS,
