@@ -12,6 +12,7 @@ import os
 import selectors
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -102,12 +103,24 @@ def _environment(source, last, timeout, allowed_schemes) -> dict[str, str]:
     return env
 
 
+# The script runs under a subreaper (see :mod:`.subreaper`), which ends every
+# process the script started, setsid or not, when the script exits or at the deadline.
+_UNDER_SUBREAPER = (sys.executable, "-m", "capomastro_changes.probes.subreaper")
+# After the script exits: how long what it wrote may still take to arrive.
+_DRAIN = 0.2
+
+
 def _run(argv, cwd, env, timeout, max_output) -> tuple[int, bytes, bytes]:
-    """Run ``argv``, collecting stdout and stderr up to the cap, killing it at the deadline."""
+    """Run ``argv``, collecting stdout and stderr up to the cap, ending it at the deadline.
+
+    The answer is read when the script exits, not when its pipes close: a child
+    left holding stdout delays nothing (and is ended with everything else the
+    script started).
+    """
     try:
         proc = subprocess.Popen(
-            argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, start_new_session=True,
+            [*_UNDER_SUBREAPER, *argv], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
         )  # fmt: skip
     except OSError as exc:
         raise ScriptError(f"could not start it ({exc.strerror})") from None
@@ -117,31 +130,45 @@ def _run(argv, cwd, env, timeout, max_output) -> tuple[int, bytes, bytes]:
             selector.register(pipe, selectors.EVENT_READ)
         deadline = time.monotonic() + timeout
         try:
-            while selector.get_map():
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise ScriptError(f"no answer within {timeout:g} seconds; killed")
-                for key, _ in selector.select(left):
-                    chunk = os.read(key.fd, 65536)
-                    if not chunk:
-                        selector.unregister(key.fileobj)
-                    output[key.fileobj] += chunk
-                    if len(output[key.fileobj]) > max_output:
-                        raise ScriptError(f"more than {max_output} bytes of output; killed")
-            code = proc.wait(max(0.1, deadline - time.monotonic()))
-        except (ScriptError, subprocess.TimeoutExpired) as exc:
-            _kill(proc)
-            if isinstance(exc, ScriptError):
-                raise
-            raise ScriptError(f"no exit within {timeout:g} seconds; killed") from None
+            _collect(proc, selector, output, deadline, timeout, max_output)
+        except ScriptError:
+            _end(proc)
+            raise
+        code = proc.wait()
     return code, bytes(output[proc.stdout]), bytes(output[proc.stderr])
 
 
-def _kill(proc: subprocess.Popen) -> None:
-    """Kill the script and anything it started (it leads its own session)."""
+def _collect(proc, selector, output, deadline: float, timeout: float, max_output: int) -> None:
+    """Read both pipes until they close, or until the script has exited and they are drained."""
+    drain_until = None
+    while selector.get_map():
+        now = time.monotonic()
+        if drain_until is None and proc.poll() is not None:
+            drain_until = now + _DRAIN
+        if drain_until is not None and now >= drain_until:
+            return  # exited; what is still open belongs to a process being ended
+        if now >= deadline:
+            raise ScriptError(f"no answer within {timeout:g} seconds; killed")
+        wait = min(deadline, drain_until or now + 0.05) - now
+        for key, _ in selector.select(max(0.0, wait)):
+            chunk = os.read(key.fd, 65536)
+            if not chunk:
+                selector.unregister(key.fileobj)
+            output[key.fileobj] += chunk
+            if len(output[key.fileobj]) > max_output:
+                raise ScriptError(f"more than {max_output} bytes of output; killed")
+
+
+def _end(proc: subprocess.Popen) -> None:
+    """End the script and everything it started: the subreaper first, then its session."""
+    try:
+        proc.send_signal(signal.SIGTERM)  # the subreaper ends all below it, then itself
+        proc.wait(timeout=3)
+    except subprocess.TimeoutExpired:
+        pass
     try:
         os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
+    except (ProcessLookupError, PermissionError):
         pass
     proc.wait()
 
