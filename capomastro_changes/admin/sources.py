@@ -189,6 +189,29 @@ class DependencyAdmin(
         actions.enable, actions.disable,
     ]  # fmt: skip
 
+    def get_readonly_fields(self, request, obj=None):
+        readonly = tuple(super().get_readonly_fields(request, obj))
+        if obj is not None and not self.has_change_permission(request, obj):
+            readonly += ("parameter_names",)
+        return readonly
+
+    def get_fields(self, request, obj=None):
+        """Who may not change the parameters sees their names, not their values.
+
+        A parameter may carry a token (capomastro kept them in clear): only
+        whoever may change it may read it back.
+        """
+        fields = list(super().get_fields(request, obj))
+        if "parameter_names" in fields:
+            fields.remove("parameter_names")
+            fields[fields.index("parameters")] = "parameter_names"
+        return fields
+
+    @admin.display(description="parameters")
+    def parameter_names(self, obj):
+        names = [line.split("=", 1)[0].strip() for line in obj.parameters.splitlines()]
+        return "\n".join(f"{name}=***" for name in names if name) or badges.NONE
+
     def get_fieldsets(self, request, obj=None):
         own = [f for f in self.get_fields(request, obj) if not f.endswith("_panel")]
         if obj is None:

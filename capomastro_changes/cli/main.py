@@ -81,6 +81,9 @@ def share_metrics_between_processes() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Whatever this command creates (the data directory, the metrics directory, the
+    # database) is its owner's alone, before the settings make the directory private.
+    os.umask(0o077)
     args = build_parser().parse_args(argv)
     if args.command == "demo":
         prepare_demo(args)

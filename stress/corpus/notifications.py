@@ -202,6 +202,31 @@ def project_status(query: str):
     return run
 
 
+def status_path(tail: str):
+    """A status endpoint asked about a row id no database column holds."""
+
+    def run() -> str:
+        world()
+        mark()
+        with override_settings(CAPOMASTRO_CHANGES_API_TOKENS=[API_TOKEN]):
+            answer = Client().get(f"/changes/status/{tail}",
+                                  HTTP_AUTHORIZATION=f"Bearer {API_TOKEN}")  # fmt: skip
+        return f"{answer.status_code} {answer.content.decode('utf-8', 'replace')[:200]}"
+
+    return run
+
+
+def notify_path(server_id: str):
+    """A notification to a server id no database column holds."""
+
+    def run() -> str:
+        _, request = world()
+        mark()
+        return post(server_id, event(request))
+
+    return run
+
+
 def endpoint_cases() -> list[Case]:
     deep = b'{"url": "https://example.com/r.git", "branches": ' + b"[" * 5000 + b"]" * 5000 + b"}"
     objects = b'{"url": ' + b'{"a":' * 5000 + b"1" + b"}" * 5000 + b"}"
@@ -216,6 +241,9 @@ def endpoint_cases() -> list[Case]:
              "^400 .*builds must be a whole number"),
         Case("status", "?builds= 2**64", project_status(str(2**64)),
              "^400 .*builds must be a whole number"),
+        Case("status", "source id 2**80", status_path(f"sources/{2**80}/"), "^404 "),
+        Case("status", "project id 2**64", status_path(f"projects/{2**64}/"), "^404 "),
+        Case("notification", "server id 2**80", notify_path(f"{2**80}"), "^404 "),
     ]  # fmt: skip
 
 

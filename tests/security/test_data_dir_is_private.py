@@ -86,13 +86,19 @@ def test_the_key_is_random_per_data_dir_and_kept_between_runs(tmp_path):
 
 @pytest.mark.parametrize("key", [OLD_KEY, "django-insecure-abc", "k3y"])
 def test_run_refuses_a_published_or_short_key(tmp_path, key):
-    done = subprocess.run(
-        [str(COMMAND), "run", "--port", "0", "--no-worker"],
-        env=fresh_env(tmp_path / "data", DJANGO_SECRET_KEY=key),
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    old = os.umask(0o022)
+    try:
+        done = subprocess.run(
+            [str(COMMAND), "run", "--port", "0", "--no-worker"],
+            env=fresh_env(tmp_path / "data", DJANGO_SECRET_KEY=key),
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+    finally:
+        os.umask(old)
     assert done.returncode == 2
     assert "refused: DJANGO_SECRET_KEY is a published or short key" in done.stderr
+    assert "open to other users" not in done.stderr  # private from the start
+    assert mode(tmp_path / "data") == 0o700
     assert key not in done.stderr and "admin at" not in done.stdout
     assert not (tmp_path / "data" / "db.sqlite3").exists()  # refused before migrating
 
