@@ -188,3 +188,16 @@ def vetted(answer: ProbeAnswer) -> ProbeAnswer:
         return answer
     where = redact_url(answer.source.url)
     return replace(answer, revision=None, error=f"{where}: the probe answered {problem}; refused")
+
+
+def short_revision(revision: str, revno: int | None = None, empty: str = "") -> str:
+    """A revision as people read it, the same everywhere: bzr as ``r<revno>``, git cut to 12.
+
+    A bzr revision-id without its revno (``jo@example.com-20261203120000-1a2b3c4d``)
+    shows its tail: its head is the committer, the same for every revision.
+    """
+    if not revision:
+        return empty
+    if revno is not None:
+        return f"r{revno}"
+    return revision[-12:] if "@" in revision else revision[:12]

@@ -22,6 +22,7 @@ from django.template.response import TemplateResponse
 from kombu.exceptions import KombuError
 
 from bygmester_hooks import bounds
+from capomastro_changes import revisions
 from capomastro_changes.admin import locking
 from capomastro_changes.admin.badges import lock_summary
 from capomastro_changes.models import RebuildRequest, SourceState
@@ -95,11 +96,13 @@ def rebuild_now(modeladmin, request, queryset):
             dep, revision, "manual", revno=revno,
             previous_revision=dep.last_built_revision, requested_by=user,
         )  # fmt: skip
-        modeladmin.message_user(request, rebuild_message(dep, revision, made))
+        modeladmin.message_user(request, rebuild_message(dep, revision, made, revno))
 
 
-def rebuild_message(dep, revision: str, made: RebuildRequest | None) -> str:
-    at = revision[:12] or "its current revision"
+def rebuild_message(
+    dep, revision: str, made: RebuildRequest | None, revno: int | None = None
+) -> str:
+    at = revisions.short_revision(revision, revno, "its current revision")
     if made is not None:
         return f"{dep}: rebuild at {at} requested (request #{made.pk})."
     active = RebuildRequest.objects.active().filter(dependency=dep, revision=revision).first()

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
+from capomastro_changes import revisions
 from capomastro_changes.coordination.values import LockState
 from capomastro_changes.redaction import redact_text  # pages call it as badges.redact_text
 
@@ -72,7 +73,7 @@ def short_revision(revision: str, revno: int | None = None) -> SafeString | str:
     """A git id cut to 12 characters, a bzr revision as its revno; the full id on hover."""
     if not revision:
         return NONE
-    label = f"r{revno}" if revno is not None else revision[:12]
+    label = revisions.short_revision(revision, revno)
     return format_html('<code title="{}">{}</code>', revision, label)
 
 

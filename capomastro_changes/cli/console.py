@@ -19,6 +19,7 @@ from capomastro_changes.detection.check import check_source
 from capomastro_changes.detection.probing import jenkins_job_for
 from capomastro_changes.models import Dependency, Source, SourceState
 from capomastro_changes.redaction import redact_text, redact_url
+from capomastro_changes.revisions import short_revision
 from capomastro_changes.vcs.identity import branch_key, url_key
 
 FAILED_OUTCOMES = ("error", "missing")
@@ -146,7 +147,7 @@ def status_rows() -> list[tuple]:
             if lock.holder:
                 waiting = f", #{lock.waiter.request} waits" if lock.waiter else ""
                 held.append(f"{dep.name}: #{lock.holder.request} builds{waiting}")
-        revision = state.last_revision[:12] + (f" r{state.last_revno}" if state.last_revno else "")
+        revision = short_revision(state.last_revision, state.last_revno, "-")
         when = f"{state.next_check_at:%H:%M:%S}" if state.next_check_at else "-"
         rows.append((f"#{state.source_id} {state.source}", state.source.vcs, revision or "-",
                      state.last_outcome or "-", when, "; ".join(held) or "free"))  # fmt: skip

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import signal
+import socket
 import sys
 from pathlib import Path
 
 from capomastro_changes.cli.adopt import add_arguments as add_import_arguments
+from capomastro_changes.site.data_dir import SITE_FILE
+
+DATA_DIR_VARIABLE = "CAPOMASTRO_CHANGES_DATA_DIR"
+# What the demo's own processes were set up with, kept beside its data, so that a
+# command pointed at that data later behaves as the demo did (local file:// sources).
+DEMO_SITE = {"allow_file_urls": True}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,6 +49,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--data-dir", default=".capomastro-changes/demo", help="wiped first")
     for name, text in (("check", "check sources now"), ("status", "sources and their locks")):
         cmd = sub.add_parser(name, help=text)
+        cmd.add_argument(
+            "--data-dir", help=f"the data directory of the instance to use (default: "
+            f"${DATA_DIR_VARIABLE}, else ./.capomastro-changes); it must hold a database, "
+            "unless DATABASE_URL is set",
+        )  # fmt: skip
         if name == "check":
             cmd.add_argument(
                 "sources", nargs="*", metavar="SOURCE",
@@ -63,10 +76,41 @@ def prepare_demo(args) -> None:
     data_dir = Path(args.data_dir).resolve()
     shutil.rmtree(data_dir, ignore_errors=True)
     data_dir.mkdir(parents=True)
+    (data_dir / SITE_FILE).write_text(json.dumps(DEMO_SITE) + "\n")
     os.environ["CAPOMASTRO_CHANGES_DATA_DIR"] = str(data_dir)
     os.environ["CAPOMASTRO_CHANGES_ALLOW_FILE_URLS"] = "1"
     for name in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL"):
         os.environ.pop(name, None)
+
+
+def busy_port(args) -> str:
+    """Why ``run`` or ``demo`` cannot serve where asked ("" when it can)."""
+    port = getattr(args, "port", 0)
+    if args.command not in ("run", "demo") or not port:
+        return ""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server will
+        try:
+            probe.bind((args.host, port))
+        except OSError as exc:
+            return f"cannot serve on {args.host}:{port} ({exc.strerror})"
+    return ""
+
+
+def missing_database() -> str:
+    """Why a command that reads an instance's records has none to read ("" when it has).
+
+    Checked before the settings load, which would create an empty database.
+    """
+    if os.environ.get("DATABASE_URL"):
+        return ""
+    data_dir = Path(os.environ.get(DATA_DIR_VARIABLE) or ".capomastro-changes").resolve()
+    if (data_dir / "db.sqlite3").is_file():
+        return ""
+    return (
+        f"no database in {data_dir}; start an instance there first "
+        f"('capomastro-changes run --data-dir {data_dir}'), or point --data-dir at one"
+    )
 
 
 def share_metrics_between_processes() -> None:
@@ -85,10 +129,19 @@ def main(argv: list[str] | None = None) -> int:
     # database) is its owner's alone, before the settings make the directory private.
     os.umask(0o077)
     args = build_parser().parse_args(argv)
+    busy = busy_port(args)
+    if busy:  # before anything is started, or wiped
+        print(f"capomastro-changes {args.command}: {busy}; nothing was started", file=sys.stderr)
+        return 1
     if args.command == "demo":
         prepare_demo(args)
     elif getattr(args, "data_dir", None):
         os.environ["CAPOMASTRO_CHANGES_DATA_DIR"] = os.path.abspath(args.data_dir)
+    if args.command in ("check", "status"):
+        missing = missing_database()
+        if missing:
+            print(f"capomastro-changes {args.command}: {missing}", file=sys.stderr)
+            return 2
     if args.command in ("run", "demo"):
         share_metrics_between_processes()
         # SIGTERM (a service manager, a test) ends like Ctrl-C: workers and the

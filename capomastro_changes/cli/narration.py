@@ -20,12 +20,13 @@ from capomastro_changes.models import (
     RebuildRequest,
 )
 from capomastro_changes.models.querysets import ACTIVE
+from capomastro_changes.revisions import short_revision
 
 QUIET_STATES = ("pending",)
 
 
-def short(revision: str) -> str:
-    return revision[:10] if len(revision) > 12 else revision or "-"
+def short(revision: str, revno: int | None = None) -> str:
+    return short_revision(revision, revno, "-")
 
 
 class Narrator:
@@ -70,7 +71,10 @@ class Narrator:
         for check in new:
             self.last_check = check.pk
             names = ", ".join(check.source.dependencies.values_list("name", flat=True))
-            change = f"{short(check.old_revision)} → {short(check.new_revision)}"
+            change = (
+                f"{short(check.old_revision, check.old_revno)} → "
+                f"{short(check.new_revision, check.new_revno)}"
+            )
             if check.new_revno is not None:
                 change = f"revno {check.old_revno or '-'} → {check.new_revno}"
             loud = "  (history was REWRITTEN)" if check.outcome == "rewritten" else ""
@@ -85,7 +89,7 @@ class Narrator:
             if self.states.get(request.pk) == request.state or request.state in QUIET_STATES:
                 continue
             self.states[request.pk] = request.state
-            at = f"r{request.revno}" if request.revno is not None else short(request.revision)
+            at = short(request.revision, request.revno)
             what = f"{request.dependency} @ {at} ({request.reason})"
             self.say(f"   request #{request.pk} {what}: {request.state}"
                      f"{' - ' + request.detail if request.detail else ''}")  # fmt: skip

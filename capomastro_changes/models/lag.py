@@ -17,6 +17,7 @@ from django.db.models import Max, Min
 
 from capomastro_changes.models.capomastro import Dependency
 from capomastro_changes.models.requests import RebuildRequest
+from capomastro_changes.revisions import short_revision
 
 CATCHING_UP = "catching up"
 NEXT_CHECK = "next check"
@@ -126,4 +127,4 @@ def _state_of(dep: Dependency):
 
 
 def _short(revision: str) -> str:
-    return revision[-12:] if "@" in revision else revision[:12] or "(nothing)"
+    return short_revision(revision, empty="(nothing)")

@@ -7,6 +7,7 @@ from django.db.models import Q
 
 from capomastro_changes.models.capomastro import Build, Dependency
 from capomastro_changes.models.querysets import ACTIVE, FINAL, RebuildRequestQuerySet
+from capomastro_changes.revisions import short_revision
 
 REASONS = ("change", "rewritten", "manual", "full", "upstream")
 
@@ -96,7 +97,7 @@ class RebuildRequest(models.Model):
         ]
 
     def __str__(self) -> str:
-        rev = self.revision[:12] or "?"
+        rev = short_revision(self.revision, self.revno, "?")
         return f"{self.dependency} @ {rev} ({self.reason}, {self.state})"
 
     @property

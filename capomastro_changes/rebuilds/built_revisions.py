@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 
 from capomastro_changes.models import Dependency, RebuildRequest
+from capomastro_changes.revisions import short_revision
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,6 @@ def roll_back(request: RebuildRequest) -> bool:
         pk=request.dependency_id, last_built_revision=request.revision
     ).update(last_built_revision=request.previous_revision, last_built_revno=revno)
     if moved:
-        back = request.previous_revision[:12] or "(none)"
+        back = short_revision(request.previous_revision, revno, "(none)")
         log.info("%s: last built revision back to %s", request.dependency, back)
     return bool(moved)

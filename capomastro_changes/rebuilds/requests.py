@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 
 from capomastro_changes import enqueue
 from capomastro_changes.models import Dependency, RebuildRequest
+from capomastro_changes.revisions import short_revision
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,8 @@ def request_rebuild(
             )
     except IntegrityError:
         return None
-    log.info("rebuild requested: %s at %s (%s)", dependency, revision[:12] or "?", reason)
+    log.info("rebuild requested: %s at %s (%s)", dependency, short_revision(revision, revno, "?"),
+             reason)  # fmt: skip
     enqueue.after_commit("capomastro_changes.dispatch_request", request.pk)
     return request
 
@@ -60,6 +62,6 @@ def current_revision(dep: Dependency) -> str:
 
 def describe(request: RebuildRequest) -> str:
     """What changed and why, as Jenkins dashboards show it."""
-    old = request.previous_revision[:12] or "(none)"
-    new = request.revision[:12] or "(current)"
+    old = short_revision(request.previous_revision, empty="(none)")
+    new = short_revision(request.revision, request.revno, empty="(current)")
     return f"{request.dependency.name}: {old} → {new}, {request.reason}"

@@ -24,16 +24,11 @@ from capomastro_changes.models import (
 from capomastro_changes.rebuilds.acceptance import accepted, holds_lock
 from capomastro_changes.rebuilds.dispatch import let_go
 from capomastro_changes.rebuilds.planning import Member, ProjectView, plan_rebuilds
+from capomastro_changes.rebuilds.requests import describe
 from capomastro_changes.rebuilds.states import move
+from capomastro_changes.revisions import short_revision
 
 log = logging.getLogger(__name__)
-
-
-def describe(request: RebuildRequest) -> str:
-    """What changed and why, as Jenkins dashboards show it."""
-    old = request.previous_revision[:12] or "(none)"
-    new = request.revision[:12] or "(current)"
-    return f"{request.dependency.name}: {old} → {new}, {request.reason}"
 
 
 def create_project_builds(request: RebuildRequest) -> list[ProjectBuild]:
@@ -146,7 +141,8 @@ def describe_on_jenkins(request_id: int) -> None:
     if request is None:
         return
     number = request.build.number
-    name = f"#{number} {request.revision[:12] or 'current'} ({request.reason})"
+    revision = short_revision(request.revision, request.revno, "current")
+    name = f"#{number} {revision} ({request.reason})"
     try:
         client_for(request.dependency.job.server).set_display_name(
             request.dependency.job.name, number, name, description=describe(request)

@@ -15,6 +15,7 @@ key that signs sessions and message cookies. So, whatever the umask:
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import secrets
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 PRIVATE_DIR = 0o700
 PRIVATE_FILE = 0o600
 KEY_FILE = "secret-key"
+SITE_FILE = "site.json"
 # Keys anyone can read in our source or Django's: a site signed with one can be forged.
 PUBLIC_KEYS = frozenset({"capomastro-changes-standalone-not-secret"})
 
@@ -81,6 +83,18 @@ def secret_key(path: Path) -> str:
             f"{target} holds no usable key (under 32 characters); delete it to have one made"
         )
     return key
+
+
+def site_config(path: Path) -> dict:
+    """What the process that made this data directory was set up with (``site.json``).
+
+    The demo keeps its URL policy there, so that a command pointed at the
+    demo's data later reads its sources as the demo did.
+    """
+    try:
+        return json.loads((path / SITE_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
 
 
 def is_public(key: str) -> bool:

@@ -102,7 +102,10 @@ CAPOMASTRO_CHANGES_PUBLIC_URL = os.environ.get(
 CAPOMASTRO_CHANGES_REDIS_PREFIX = os.environ.get(
     "CAPOMASTRO_CHANGES_REDIS_PREFIX", "capomastro-changes:"
 )
-if os.environ.get("CAPOMASTRO_CHANGES_ALLOW_FILE_URLS") == "1":
+# Local file:// sources: the demo's own processes, and any command pointed at its data.
+if os.environ.get("CAPOMASTRO_CHANGES_ALLOW_FILE_URLS") == "1" or data_dir.site_config(
+    DATA_DIR
+).get("allow_file_urls"):
     CAPOMASTRO_CHANGES_ALLOWED_SCHEMES = (
         "https",
         "http",

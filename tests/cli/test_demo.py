@@ -28,6 +28,15 @@ def test_the_demo_detects_changes_in_git_and_bzr_and_builds_each_once(tmp_path):
     assert "history was REWRITTEN" in done.stdout
     assert "libbaz linked to libbaz #7" in done.stdout
 
+    # A command pointed at the demo's data reads its sources as the demo did (file://).
+    demo_dir = tmp_path / ".capomastro-changes" / "demo"
+    checked = subprocess.run(
+        [str(command), "check", "libfoo", "--data-dir", str(demo_dir)],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "scheme" not in checked.stdout + checked.stderr
+
 
 @pytest.fixture
 def demo_world(tmp_path, db, settings):
@@ -53,7 +62,7 @@ def test_a_commit_the_system_never_saw_counts_as_a_lost_change(demo_world):
     assert lost_changes(demo_world, []) == []  # nothing moved yet
     tip = demo_world.libfoo_repo.commit(message="never checked")
     # The system's own records still say libfoo is up to date; the repository does not.
-    assert lost_changes(demo_world, []) == [f"libfoo at {tip[:10]}"]
+    assert lost_changes(demo_world, []) == [f"libfoo at {tip[:12]}"]
     assert lost_changes(demo_world, [built("libfoo", tip)]) == []
 
 
@@ -64,6 +73,6 @@ def test_a_change_whose_request_ended_in_error_is_lost_and_a_discarded_one_is_no
     _, revid = demo_world.libbar_branch.commit("libbar: new API")
     make = RebuildRequest.objects.create
     make(dependency=demo_world.libbar, revision=revid, reason="change", state="error")
-    assert lost_changes(demo_world, []) == [f"libbar at {revid[:10]}"]
+    assert lost_changes(demo_world, []) == [f"libbar at {revid[-12:]}"]  # not its committer
     make(dependency=demo_world.libbar, revision=revid, reason="change", state="discarded")
     assert lost_changes(demo_world, []) == []

@@ -1,0 +1,144 @@
+"""Commands that look (``status``, ``check``) attach to a running instance and never stop
+what they did not start; a command that cannot do its job says so in one line and
+leaves nothing behind: no process, no empty database, nothing wiped."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import redis
+
+from tests.cli.test_run_command import free_port, processes_mentioning
+
+COMMAND = Path(sys.executable).parent / "capomastro-changes"
+
+
+def fresh_env() -> dict[str, str]:
+    drop = ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE", "CAPOMASTRO_CHANGES_DATA_DIR")
+    return {k: v for k, v in os.environ.items() if k not in drop}
+
+
+def command(*argv: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(COMMAND), *argv], cwd=cwd, env=fresh_env(), capture_output=True, text=True,
+        timeout=timeout,
+    )  # fmt: skip
+
+
+class Running:
+    """``capomastro-changes run`` in its own process, its output read line by line."""
+
+    def __init__(self, cwd: Path, data_dir: Path, port: int):
+        self.proc = subprocess.Popen(
+            [str(COMMAND), "run", "--port", str(port), "--data-dir", str(data_dir)],
+            cwd=cwd, env=fresh_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True,
+        )  # fmt: skip
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.seen: list[str] = []
+        threading.Thread(target=lambda: [self.lines.put(x) for x in self.proc.stdout],
+                         daemon=True).start()  # fmt: skip
+
+    def wait_for(self, text: str, seconds: float = 90) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if text in "".join(self.seen):
+                return
+            try:
+                self.seen.append(self.lines.get(timeout=1))
+            except queue.Empty:
+                assert self.proc.poll() is None, "".join(self.seen)
+        pytest.fail(f"never saw {text!r}:\n{''.join(self.seen)[-3000:]}")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+        self.proc.stdout.close()
+
+
+def embedded_redis(data_dir: Path) -> redis.Redis:
+    settings = json.loads((data_dir / "redis.db.settings").read_text())
+    return redis.Redis(unix_socket_path=settings["unixsocket"], socket_timeout=5)
+
+
+@pytest.mark.slow
+def test_status_and_check_beside_a_running_instance_leave_it_running(tmp_path):
+    data_dir = tmp_path / "data"
+    running = Running(tmp_path, data_dir, free_port())
+    try:
+        running.wait_for(" ready.")
+        running.wait_for("beat: Starting")
+        for argv in (("status",), ("check", "--all")):
+            done = command(*argv, "--data-dir", str(data_dir), cwd=tmp_path)
+            assert done.returncode in (0, 2), done.stderr  # 2: nothing to check yet
+        time.sleep(1)  # what used to follow: "consumer: Connection to broker lost"
+        assert embedded_redis(data_dir).ping()
+        assert "Connection to broker lost" not in "".join(running.seen)
+        assert processes_mentioning(str(data_dir / "beat-schedule")), "the worker died"
+        # The worker still consumes: a sweep sent now is taken and run.
+        from celery import Celery
+
+        url = json.loads((data_dir / "redis.db.settings").read_text())["unixsocket"]
+        sender = Celery(broker=f"redis+socket://{url}")
+        sender.send_task("capomastro_changes.sweep", queue="capomastro-changes")
+        running.wait_for("capomastro_changes.sweep[", seconds=30)
+        running.wait_for("succeeded", seconds=30)
+    finally:
+        running.stop()
+
+
+def test_run_on_a_busy_port_is_one_line_and_leaves_nothing_behind(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = command("run", "--port", str(port), "--data-dir", str(tmp_path / "d"),
+                       cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 1
+    assert done.stderr.strip().count("\n") == 0, done.stderr
+    assert (
+        f"cannot serve on 127.0.0.1:{port}" in done.stderr and "nothing was started" in done.stderr
+    )
+    assert "admin at" not in done.stdout
+    assert not (tmp_path / "d").exists()
+    assert not processes_mentioning(str(tmp_path / "d"))
+
+
+def test_the_demo_on_a_busy_port_wipes_nothing(tmp_path):
+    kept = tmp_path / ".capomastro-changes" / "demo" / "kept"
+    kept.parent.mkdir(parents=True)
+    kept.write_text("the previous demo's data")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        done = command("demo", "--port", str(taken.getsockname()[1]), cwd=tmp_path)
+    assert done.returncode == 1 and "nothing was started" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert kept.read_text() == "the previous demo's data"
+
+
+@pytest.mark.parametrize("name", ["status", "check"])
+def test_a_data_dir_without_a_database_is_one_line_and_creates_nothing(tmp_path, name):
+    empty = tmp_path / "nothing-here"
+    done = command(name, "--data-dir", str(empty), cwd=tmp_path, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        f"capomastro-changes {name}: no database in {empty}; start an instance there first "
+        f"('capomastro-changes run --data-dir {empty}'), or point --data-dir at one"
+    )
+    assert not empty.exists() and not (tmp_path / ".capomastro-changes").exists()
+
+
+def test_the_data_dir_option_is_documented_with_its_variable():
+    for name in ("status", "check"):
+        done = subprocess.run([str(COMMAND), name, "--help"], capture_output=True, text=True)
+        assert "--data-dir" in done.stdout and "$CAPOMASTRO_CHANGES_DATA_DIR" in done.stdout
