@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 
 from django.db import transaction
+from django.db.models import Case, Exists, OuterRef, Value, When
 from django.utils import timezone
 
 from bygmester_hooks import bounds
@@ -53,6 +54,9 @@ from capomastro_changes.rebuilds.dispatch import let_go
 from capomastro_changes.rebuilds.states import move
 
 log = logging.getLogger(__name__)
+# A project build whose own build succeeded while another of its dependencies was
+# never built: it links to nothing for that one, so it is not a SUCCESS.
+INCOMPLETE = "INCOMPLETE"
 
 
 class UnknownJob(LookupError):
@@ -230,7 +234,7 @@ def settle(request: RebuildRequest, build: Build, status: str) -> None:
             last_built_revision=request.revision, last_built_revno=request.revno
         )
         ProjectBuild.objects.filter(rebuild_request=request).update(
-            status=status, phase=FINALIZED, ended_at=timezone.now()
+            status=project_status(status), phase=FINALIZED, ended_at=timezone.now()
         )
         if succeeded:  # projects that track the dependency move on to the new build
             ProjectDependency.objects.filter(
@@ -241,6 +245,20 @@ def settle(request: RebuildRequest, build: Build, status: str) -> None:
     let_go(request)
     if succeeded:
         request_downstreams(request)
+
+
+def project_status(status: str):
+    """A project build's status from its dependency's build: no SUCCESS while it lacks one.
+
+    One expression, so the update stays one statement: a project build with a
+    dependency that was never built (nothing to link to) is INCOMPLETE instead.
+    """
+    if status != "SUCCESS":
+        return Value(status)
+    never_built = ProjectBuildDependency.objects.filter(
+        projectbuild=OuterRef("pk"), build__isnull=True
+    )
+    return Case(When(Exists(never_built), then=Value(INCOMPLETE)), default=Value(status))
 
 
 def settle_stale(request: RebuildRequest, build: Build, status: str, newer: int) -> None:
