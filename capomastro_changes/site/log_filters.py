@@ -21,4 +21,8 @@ class RedactSecrets(logging.Filter):
             record.msg = redact_text(record.msg)
         if isinstance(record.args, tuple):
             record.args = tuple(redact_text(a) if isinstance(a, str) else a for a in record.args)
+        elif isinstance(record.args, dict):  # gunicorn's access log: a dict of atoms
+            record.args = {
+                k: redact_text(v) if isinstance(v, str) else v for k, v in record.args.items()
+            }
         return True

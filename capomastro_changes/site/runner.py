@@ -1,8 +1,11 @@
 """``capomastro-changes run``: one command that brings the standalone site up.
 
-It migrates, makes sure an admin account exists, starts a Celery worker with
-an embedded beat (one subprocess, argv list), then serves the admin until
-interrupted. Worker and web server share the same database and Redis.
+It migrates and makes sure an admin account exists, then starts and watches
+three processes (argv lists): the web server (gunicorn, see
+:mod:`.gunicorn_conf`), a Celery worker on the app's queue, and one beat.
+All share the database and Redis. SIGTERM or Ctrl-C stops them, last started
+first; if one of them stops on its own, the others are stopped too and
+``run`` exits 1 saying which, so a service manager restarts the whole.
 """
 
 from __future__ import annotations
@@ -10,7 +13,9 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 from django.conf import settings
@@ -18,7 +23,7 @@ from django.core.management import call_command
 
 from capomastro_changes.coordination.connection import redis_url
 from capomastro_changes.site.data_dir import is_public
-from capomastro_changes.site.services import start_worker, stop
+from capomastro_changes.site.services import start_beat, start_web, start_worker, stop
 
 log = logging.getLogger(__name__)
 ADMIN_USER = "admin"
@@ -53,18 +58,34 @@ def run(host: str, port: int, worker: bool = True) -> int:
     password_file = ensure_admin(data_dir)
     url = redis_url()
     os.environ["REDIS_URL"] = url
-    proc = start_worker(url) if worker else None
-    print(f"database: {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}", flush=True)
-    print(f"redis: {'embedded' if url.startswith('unix://') else 'configured'}", flush=True)
-    print(f"admin at http://{host}:{port}/admin/", flush=True)
-    print(f"log in as '{ADMIN_USER}', password in {password_file}", flush=True)
+    running: list[tuple[str, subprocess.Popen]] = []
     try:
-        call_command(
-            "runserver", f"{host}:{port}", use_reloader=False, insecure_serving=True,
-            skip_checks=True,
-        )  # fmt: skip
+        if worker:
+            running.append(("worker", start_worker(url, beat=False)))
+            running.append(("beat", start_beat(url)))
+        running.append(("web server", start_web(host, port, url)))
+        engine = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
+        print(f"database: {engine}", flush=True)
+        print(f"redis: {'embedded' if url.startswith('unix://') else 'configured'}", flush=True)
+        print(f"admin at http://{host}:{port}/admin/", flush=True)
+        print(f"log in as '{ADMIN_USER}', password in {password_file}", flush=True)
+        return supervise(running)
     except KeyboardInterrupt:
-        pass
+        return 0
     finally:
-        stop(proc)
-    return 0
+        for _, proc in reversed(running):
+            stop(proc)
+
+
+def supervise(running: list[tuple[str, subprocess.Popen]]) -> int:
+    """Wait while every process runs; 1, said in one line, as soon as one stops on its own."""
+    while True:
+        for name, proc in running:
+            if proc.poll() is not None:
+                print(
+                    f"capomastro-changes run: the {name} stopped (exit status {proc.returncode}); "
+                    "stopping the rest",
+                    file=sys.stderr, flush=True,
+                )  # fmt: skip
+                return 1
+        time.sleep(0.5)

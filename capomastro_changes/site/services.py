@@ -1,5 +1,5 @@
-"""The standalone site's moving parts, started for ``run`` and ``demo``: a Celery worker
-(with beat) as a subprocess, and the web server in a thread."""
+"""The standalone site's moving parts, started for ``run`` and ``demo``: a Celery worker,
+a beat, the web server under gunicorn (``run``), or in a thread (the demo)."""
 
 from __future__ import annotations
 
@@ -37,6 +37,26 @@ def start_worker(redis_url: str, log_file: Path | None = None, beat: bool = True
         argv += ["--beat", "--schedule", str(schedule)]
     out = log_file.open("ab") if log_file else None
     return subprocess.Popen(argv, env=environment, stdout=out, stderr=subprocess.STDOUT)
+
+
+def start_beat(redis_url: str) -> subprocess.Popen:
+    """The one beat, as a process of its own (the guarded scheduler, see settings)."""
+    schedule = Path(settings.CAPOMASTRO_CHANGES_DATA_DIR) / "beat-schedule"
+    argv = [
+        sys.executable, "-m", "celery", "-A", "capomastro_changes.site.celery", "beat",
+        "--loglevel", "INFO", "--schedule", str(schedule),
+    ]  # fmt: skip
+    return subprocess.Popen(argv, env=dict(os.environ, REDIS_URL=redis_url))
+
+
+def start_web(host: str, port: int, redis_url: str) -> subprocess.Popen:
+    """The site under gunicorn (see :mod:`capomastro_changes.site.gunicorn_conf`)."""
+    argv = [
+        sys.executable, "-m", "gunicorn",
+        "--config", "python:capomastro_changes.site.gunicorn_conf",
+        "--bind", f"{host}:{port}", "capomastro_changes.site.wsgi:application",
+    ]  # fmt: skip
+    return subprocess.Popen(argv, env=dict(os.environ, REDIS_URL=redis_url))
 
 
 def stop(proc: subprocess.Popen | None, timeout: float = 20) -> None:

@@ -1,0 +1,35 @@
+"""gunicorn's settings for ``capomastro-changes run``: the site served as in production.
+
+gunicorn (pre-fork, well kept, no C build) replaces Django's development server,
+which says itself not to be used in production. Its access log writes each
+request line, and the Jenkins Notification plugin can only authenticate with
+``?secret=`` in the URL: every gunicorn log line goes through the site's
+redacting filter. Static files are served by WhiteNoise inside the app.
+"""
+
+import os
+
+workers = int(os.environ.get("CAPOMASTRO_CHANGES_WEB_WORKERS", "2"))
+timeout = 60
+graceful_timeout = 20
+accesslog = "-"
+errorlog = "-"
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
+logconfig_dict = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"redact": {"()": "capomastro_changes.site.log_filters.RedactSecrets"}},
+    "formatters": {"plain": {"format": "[%(asctime)s] %(message)s"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact"],
+            "stream": "ext://sys.stdout",
+        },
+    },
+    "loggers": {
+        "gunicorn.error": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "gunicorn.access": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
+}
