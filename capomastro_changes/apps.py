@@ -18,6 +18,10 @@ class CapomastroChangesConfig(AppConfig):
         # The admin has discovered every app's admin by now (it comes first in
         # INSTALLED_APPS): no registered model may be filtered by a secret.
         if self.apps.is_installed("django.contrib.admin"):
+            from django.contrib import admin
+
             from capomastro_changes.admin.secret_lookups import guard_every_admin
 
             guard_every_admin()
+            if admin.site.index_template is None:  # a host's own index page is kept
+                admin.site.index_template = "admin/capomastro_changes/overview_index.html"

@@ -163,6 +163,25 @@ class ChainLinkInline(admin.TabularInline):
     verbose_name = "upstream dependency"
 
 
+class BehindFilter(admin.SimpleListFilter):
+    """Dependencies behind their source's tip (computed, as the "behind" column is)."""
+
+    title = "behind its source"
+    parameter_name = "behind"
+
+    def lookups(self, request, model_admin):
+        return (("yes", "behind"), ("no", "at the tip"))
+
+    def queryset(self, request, queryset):
+        if self.value() not in ("yes", "no"):
+            return queryset
+        deps = list(queryset.select_related("source__state"))
+        behind = [pk for pk, lag in lags(deps).items() if lag.behind]
+        if self.value() == "yes":
+            return queryset.filter(pk__in=behind)
+        return queryset.exclude(pk__in=behind)
+
+
 @admin.register(Dependency)
 class DependencyAdmin(
     URLSearchMixin, actions.ActionPermissions, ScheduleLinksMixin, admin.ModelAdmin
@@ -171,7 +190,10 @@ class DependencyAdmin(
         "name", "vcs", "location", "branch", "last_revision", "outcome", "last_changed",
         "next_check", "lock", "behind", "busy_policy", "changes_enabled",
     )  # fmt: skip
-    list_filter = ("source__state__last_outcome", "source__vcs", "busy_policy", "changes_enabled")
+    list_filter = (
+        "source__state__last_outcome", "source__vcs", "busy_policy", "changes_enabled",
+        BehindFilter,
+    )  # fmt: skip
     search_fields = ("name", "source__url_key")
     url_key_lookup = "source__url_key"
     list_select_related = ("job", "source__state")

@@ -63,6 +63,7 @@ LAYERS = [
             f"{P}.site",
             f"{P}.signals",
             f"{P}.apps",
+            f"{P}.templatetags",
             f"{P}.urls",
             f"{P}.beat",
             f"{P}.checks",
