@@ -143,3 +143,21 @@ def lock_summary(state: LockState | None) -> SafeString:
             )
         )
     return format_html_join(BR, "{}", ((p,) for p in parts))
+
+
+SHORT_URL = 40
+
+
+def short_location(url: str, branch: str = "") -> SafeString:
+    """A source's URL short enough for a list column: host and the repository's own name.
+
+    ``https://git.example.com/srv/…/team/libfoo.git [main]``; the whole URL
+    (credentials masked, as everywhere) is on hover.
+    """
+    shown = redact_text(url)
+    short = shown.split("://", 1)[-1] if shown.startswith(("https://", "http://")) else shown
+    if len(short) > SHORT_URL:
+        head, _, path = short.partition("/")
+        short = f"{head}/…/{path.rstrip('/').rsplit('/', 1)[-1]}"
+    label = f"{short} [{branch}]" if branch else short
+    return format_html('<span class="cc-url" title="{}">{}</span>', shown, label)

@@ -70,8 +70,7 @@ class URLSearchMixin:
 class SourceAdmin(URLSearchMixin, actions.ActionPermissions, ScheduleLinksMixin, admin.ModelAdmin):
     form = SourceForm
     list_display = (
-        "location", "vcs", "branch", "last_revision", "outcome", "last_changed",
-        "next_check", "enabled", "locks",
+        "location", "used_by", "vcs", "last_revision", "outcome", "next_check", "locks",
     )  # fmt: skip
     list_filter = ("state__last_outcome", "vcs", "dependencies__busy_policy", "state__enabled")
     search_fields = ("url_key", "dependencies__name")
@@ -105,7 +104,12 @@ class SourceAdmin(URLSearchMixin, actions.ActionPermissions, ScheduleLinksMixin,
 
     @admin.display(description="URL", ordering="url_key")
     def location(self, obj):
-        return redact_url(obj.url)
+        return badges.short_location(obj.url, obj.branch)
+
+    @admin.display(description="used by")
+    def used_by(self, obj):
+        names = sorted(dep.name for dep in obj.dependencies.all())
+        return ", ".join(names) or badges.NONE
 
     @admin.display(description="last revision")
     def last_revision(self, obj):
@@ -187,8 +191,7 @@ class DependencyAdmin(
     URLSearchMixin, actions.ActionPermissions, ScheduleLinksMixin, admin.ModelAdmin
 ):
     list_display = (
-        "name", "vcs", "location", "branch", "last_revision", "outcome", "last_changed",
-        "next_check", "lock", "behind", "busy_policy", "changes_enabled",
+        "name", "location", "last_revision", "outcome", "lock", "behind", "busy_policy",
     )  # fmt: skip
     list_filter = (
         "source__state__last_outcome", "source__vcs", "busy_policy", "changes_enabled",
@@ -258,9 +261,11 @@ class DependencyAdmin(
     def vcs(self, obj):
         return obj.source.vcs if obj.source_id else "—"
 
-    @admin.display(description="URL", ordering="source__url_key")
+    @admin.display(description="source", ordering="source__url_key")
     def location(self, obj):
-        return redact_url(obj.source.url) if obj.source_id else "—"
+        if not obj.source_id:
+            return badges.NONE
+        return badges.short_location(obj.source.url, obj.source.branch)
 
     @admin.display(description="branch")
     def branch(self, obj):

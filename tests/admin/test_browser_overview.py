@@ -1,0 +1,54 @@
+"""The overview and the lists in a real browser at 1,280 × 800: screenshots saved, the chart
+drawn, and no page scrolls sideways."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from capomastro_changes.testing.factories import make_dependency, make_source
+from tests.admin.test_browser import PASSWORD, Operator, browser  # noqa: F401 (fixture)
+
+pytestmark = [pytest.mark.slow]
+WIDTH, HEIGHT = 1280, 800
+LISTS = ("source", "dependency", "rebuildrequest", "checkrecord", "build", "projectbuild",
+         "jenkinsserver", "project")  # fmt: skip
+
+
+@pytest.fixture
+def narrow(browser, live_server, django_user_model, request):  # noqa: F811
+    browser.set_window_size(WIDTH, HEIGHT)
+    django_user_model.objects.create_superuser("operator", "op@example.com", PASSWORD)
+    person = Operator(browser, live_server.url, request.node.name)
+    person.log_in("operator")
+    return person
+
+
+def sideways(person) -> int:
+    """How far the page, or a list's table in its own scrolling box, scrolls sideways."""
+    return person.driver.execute_script(
+        "const page = document.documentElement.scrollWidth - document.documentElement.clientWidth;"
+        "const box = document.querySelector('#changelist .results');"
+        "return Math.max(page, box ? box.scrollWidth - box.clientWidth : 0);"
+    )
+
+
+def test_the_overview_and_the_lists_fit_1280_pixels(narrow, world):
+    # A deployment's URLs are long: a source as the demo's, deep in a file system.
+    deep = "/srv/build/repositories/" + "/".join(["team-platform-libraries"] * 4)
+    source = make_source(url=f"https://git.example.com{deep}/libwide.git")
+    make_dependency(name="libwith-a-long-name-for-the-lists", source=source)
+    narrow.open(reverse("admin:index"))
+    assert narrow.find("#cc-overview svg.cc-chart")
+    assert len(narrow.find_all("#cc-overview polyline.cc-series")) == 3
+    assert narrow.shoot("overview").stat().st_size > 0
+    too_wide = {}
+    if sideways(narrow) > 0:
+        too_wide["index"] = sideways(narrow)
+    for name in LISTS:
+        narrow.open(reverse(f"admin:capomastro_changes_{name}_changelist"))
+        if name in ("source", "dependency", "projectbuild"):
+            narrow.shoot(f"{name}-list")
+        if sideways(narrow) > 0:
+            too_wide[name] = sideways(narrow)
+    assert too_wide == {}
