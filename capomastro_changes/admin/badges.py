@@ -11,7 +11,7 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
@@ -103,10 +103,15 @@ def secret_state(value: str) -> str:
 
 
 def when(moment: datetime | None) -> str:
-    """A time in the site's time zone, to the second."""
+    """A time as the admin writes dates (its ``DATETIME_FORMAT``), with the time zone.
+
+    One format on every page: the columns and panels of this app use it, and
+    Django's own date fields differ only by the zone it adds.
+    """
     if moment is None:
         return NONE
-    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S")
+    local = timezone.localtime(moment)
+    return f"{formats.date_format(local, 'DATETIME_FORMAT')} {local.tzname()}"
 
 
 def request_link(request_id: str | int) -> SafeString:

@@ -157,7 +157,7 @@ class ArtifactInline(admin.TabularInline):
 @admin.register(Build)
 class BuildAdmin(ReadOnlyAdmin):
     list_display = (
-        "__str__", "phase", "status", "rev", "requested_by", "unexpected", "created_at",
+        "__str__", "phase", "status", "rev", "requested_by", "unexpected", "created",
     )  # fmt: skip
     list_filter = ("phase", "status", "unexpected")
     search_fields = ("job__name", "revision")
@@ -172,6 +172,10 @@ class BuildAdmin(ReadOnlyAdmin):
     @admin.display(description="revision")
     def rev(self, obj):
         return badges.short_revision(obj.revision, obj.revno)
+
+    @admin.display(description="created", ordering="created_at")
+    def created(self, obj):
+        return badges.when(obj.created_at)
 
 
 @admin.register(Artifact)
