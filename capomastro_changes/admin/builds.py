@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.utils.html import format_html_join
 
-from capomastro_changes.admin import badges, panels
+from capomastro_changes.admin import badges, panels, project_picture
 from capomastro_changes.admin.records import ReadOnlyAdmin
 from capomastro_changes.builds import dashboards
 from capomastro_changes.conf import settings
@@ -49,6 +49,11 @@ class ProjectAdmin(admin.ModelAdmin):
     search_fields = ("name",)
     inlines = [ProjectDependencyInline]
     actions = ["sync_jenkins_views"]
+    readonly_fields = ("dependency_picture",)
+
+    @admin.display(description="dependencies in its latest project build")
+    def dependency_picture(self, obj):
+        return project_picture.picture(obj) if obj.pk else badges.NONE
 
     def get_actions(self, request):
         actions = super().get_actions(request)

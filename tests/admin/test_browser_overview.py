@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from capomastro_changes.testing.factories import make_dependency, make_source
 from tests.admin.test_browser import PASSWORD, Operator, browser  # noqa: F401 (fixture)
+from tests.admin.test_overview import overview_world  # noqa: F401 (fixture)
 
 pytestmark = [pytest.mark.slow]
 WIDTH, HEIGHT = 1280, 800
@@ -52,3 +53,28 @@ def test_the_overview_and_the_lists_fit_1280_pixels(narrow, world):
         if sideways(narrow) > 0:
             too_wide[name] = sideways(narrow)
     assert too_wide == {}
+    project = world.project_build.project
+    narrow.open(reverse("admin:capomastro_changes_project_change", args=[project.pk]))
+    assert len(narrow.find_all("svg.cc-project-picture g.cc-dep")) == 2
+    assert narrow.shoot("project-picture").stat().st_size > 0
+    assert sideways(narrow) == 0
+
+
+def test_in_the_browser_each_overview_count_opens_a_list_of_that_many_rows(
+    narrow,
+    overview_world,  # noqa: F811 (the fixture imported above)
+):
+    narrow.open(reverse("admin:index"))
+    counts = {
+        a.get_attribute("data-label"): (int(a.text), a.get_attribute("href"))
+        for a in narrow.find_all("#cc-overview a.cc-figure")
+    }
+    assert counts["failing now"][0] == 1 and counts["behind their source"][0] == 1
+    assert counts["locks held"][0] == 1 and counts["waiting for capacity"][0] == 1
+    points = [len(line.get_attribute("points").split())
+              for line in narrow.find_all("#cc-overview polyline.cc-series")]  # fmt: skip
+    assert points == [24, 24, 24]
+    for label, (number, href) in counts.items():
+        narrow.driver.get(href)
+        rows = narrow.find_all("#result_list tbody tr") if number else []
+        assert len(rows) == number, label

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def world(redis_client, key_prefix, settings):
+def overview_world(redis_client, key_prefix, settings):
     """One failing source, one dependency behind, one build holding a lock, one waiting."""
     settings.CAPOMASTRO_CHANGES_REDIS_PREFIX = key_prefix
     failing, behind, building, waiting = (make_dependency() for _ in range(4))
@@ -50,7 +50,9 @@ def rows(html: str) -> int:
     return body.count("<tr")
 
 
-def test_the_overview_counts_what_the_world_holds_and_links_to_those_rows(world, admin_client):
+def test_the_overview_counts_what_the_world_holds_and_links_to_those_rows(
+    overview_world, admin_client
+):
     html = admin_client.get("/admin/").content.decode()
     shown = figures(html)
     expected = {
@@ -65,7 +67,7 @@ def test_the_overview_counts_what_the_world_holds_and_links_to_those_rows(world,
         assert rows(listed.content.decode()) == number, (label, link)
 
 
-def test_the_chart_is_inline_svg_with_a_point_per_hour(world, admin_client):
+def test_the_chart_is_inline_svg_with_a_point_per_hour(overview_world, admin_client):
     html = admin_client.get("/admin/").content.decode()
     series = re.findall(r'<polyline class="cc-series" data-series="(\w+)" points="([^"]+)"', html)
     assert [name for name, _ in series] == ["checks", "changes", "builds"]
@@ -73,7 +75,7 @@ def test_the_chart_is_inline_svg_with_a_point_per_hour(world, admin_client):
     assert "<script" not in html.split('id="cc-overview"')[1].split("</svg>")[0]
 
 
-def test_the_beat_and_its_last_sweep_are_shown(world, admin_client):
+def test_the_beat_and_its_last_sweep_are_shown(overview_world, admin_client):
     from capomastro_changes.detection.sweep import sweep
 
     html = admin_client.get("/admin/").content.decode()
@@ -81,3 +83,22 @@ def test_the_beat_and_its_last_sweep_are_shown(world, admin_client):
     sweep()
     html = admin_client.get("/admin/").content.decode()
     assert 'id="cc-last-sweep">never' not in html
+
+
+def test_a_project_page_draws_its_dependencies_rebuilt_linked_and_chained(admin_client, world):
+    from django.urls import reverse
+
+    from capomastro_changes.models import ChainLink, Dependency, Project, ProjectDependency
+
+    project = Project.objects.get(name="appliance")  # libbar rebuilt as #7, libfoo linked to #3
+    newcomer = make_dependency(name="libnew")
+    ProjectDependency.objects.create(project=project, dependency=newcomer)
+    ChainLink.objects.create(upstream=Dependency.objects.get(name="libbar"), dependency=newcomer)
+    html = admin_client.get(
+        reverse("admin:capomastro_changes_project_change", args=[project.pk])
+    ).content.decode()
+    picture = html.split('<svg class="cc-project-picture"', 1)[1].split("</svg>", 1)[0]
+    hows = dict(re.findall(r"<title>(\w+): (rebuilt|linked|not built yet)", picture))
+    assert hows == {"libbar": "rebuilt", "libfoo": "linked", "libnew": "not built yet"}
+    assert "rebuilt #7 c0ffeec0ffee" in picture and "linked #3 beefbeefbeef" in picture
+    assert picture.count('class="cc-chain"') == 1
