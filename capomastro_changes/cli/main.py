@@ -34,7 +34,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--host", default="127.0.0.1")
     run.add_argument("--port", type=int, default=8000)
     run.add_argument("--no-worker", action="store_true", help="serve the admin only")
-    run.add_argument("--data-dir", help="where the SQLite file and embedded Redis live")
+    run.add_argument(
+        "--data-dir", help="where the SQLite file, the embedded Redis and the admin password "
+        "live (default: $CAPOMASTRO_CHANGES_DATA_DIR, else ./.capomastro-changes)",
+    )  # fmt: skip
     demo = sub.add_parser(
         "demo",
         help="the whole flow on embedded defaults, narrated",
@@ -67,7 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
         "records to match it; re-run it to pick up what changed in capomastro.",
     )
     add_import_arguments(adopt)
-    adopt.add_argument("--data-dir", help="our data directory (SQLite file), when not DATABASE_URL")
+    adopt.add_argument(
+        "--data-dir", help="our data directory (SQLite file), when not DATABASE_URL "
+        "(default: $CAPOMASTRO_CHANGES_DATA_DIR, else ./.capomastro-changes)",
+    )  # fmt: skip
     return parser
 
 
@@ -113,6 +119,29 @@ def missing_database() -> str:
     )
 
 
+def malformed_urls() -> str:
+    """What is wrong with ``DATABASE_URL`` or ``REDIS_URL`` as written ("" when nothing).
+
+    Said before anything starts, in one line, the URLs shown without credentials.
+    """
+    import dj_database_url
+
+    from capomastro_changes.redaction import redact_url
+
+    database = os.environ.get("DATABASE_URL")
+    if database:
+        try:
+            dj_database_url.parse(database)
+        except (ValueError, KeyError) as exc:
+            return f"DATABASE_URL {redact_url(database)} is not a database URL ({exc})"
+    redis_at = os.environ.get("REDIS_URL")
+    if redis_at and not redis_at.startswith(("redis://", "rediss://", "unix://")):
+        return (
+            f"REDIS_URL {redact_url(redis_at)} is not a Redis URL (redis://, rediss:// or unix://)"
+        )
+    return ""
+
+
 def share_metrics_between_processes() -> None:
     """Web server and workers count into one fresh directory, so one scrape sees all."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
@@ -137,6 +166,10 @@ def main(argv: list[str] | None = None) -> int:
         prepare_demo(args)
     elif getattr(args, "data_dir", None):
         os.environ["CAPOMASTRO_CHANGES_DATA_DIR"] = os.path.abspath(args.data_dir)
+    wrong = malformed_urls()
+    if wrong:
+        print(f"capomastro-changes {args.command}: {wrong}; nothing was started", file=sys.stderr)
+        return 2
     if args.command in ("check", "status"):
         missing = missing_database()
         if missing:
@@ -150,11 +183,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "import-capomastro":
         from capomastro_changes.cli.adopt import read_capomastro
 
-        capomastro, options = read_capomastro(args)  # before our settings create anything
+        capomastro = read_capomastro(args)  # before our settings create anything
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "capomastro_changes.site.settings")
     import django
     from django.apps import apps
     from django.core.exceptions import ImproperlyConfigured
+    from django.db import DatabaseError
+
+    from capomastro_changes.redaction import redact_text
 
     if not apps.ready:  # called again in a set-up process: keep its logging as it is
         try:
@@ -162,6 +198,19 @@ def main(argv: list[str] | None = None) -> int:
         except ImproperlyConfigured as exc:  # a data directory we may not make private
             print(f"capomastro-changes {args.command}: {exc}", file=sys.stderr)
             return 2
+    try:
+        return run_command(args, capomastro if args.command == "import-capomastro" else None)
+    except DatabaseError as exc:
+        why = redact_text(
+            str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        )
+        print(f"capomastro-changes {args.command}: the database did not answer: {why}",
+              file=sys.stderr)  # fmt: skip
+        return 1
+
+
+def run_command(args, capomastro) -> int:
+    """The subcommand itself, once Django is set up."""
     if args.command == "run":
         from capomastro_changes.site.runner import run
 
@@ -173,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "import-capomastro":
         from capomastro_changes.cli.adopt import run_import
 
-        return run_import(capomastro, options, args.dry_run, args.json)
+        return run_import(capomastro[0], capomastro[1], args.dry_run, args.json)
     from capomastro_changes.cli import console
 
     if args.command == "check":

@@ -86,3 +86,12 @@ def broker_url(url: str | None = None) -> str:
     if url.startswith("unix://"):
         return "redis+socket://" + url[len("unix://") :]
     return url
+
+
+def unreachable() -> str:
+    """Why this process's Redis does not answer ("" when it does), for a one-line error."""
+    try:
+        get_redis().ping()
+    except (redis.RedisError, OSError) as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return ""

@@ -21,7 +21,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management import call_command
 
-from capomastro_changes.coordination.connection import redis_url
+from capomastro_changes.coordination.connection import redis_url, unreachable
+from capomastro_changes.redaction import redact_text
 from capomastro_changes.site.data_dir import is_public
 from capomastro_changes.site.services import start_beat, start_web, start_worker, stop
 
@@ -52,6 +53,11 @@ def run(host: str, port: int, worker: bool = True) -> int:
             file=sys.stderr,
         )
         return 2
+    silent = unreachable()
+    if silent:
+        print(f"capomastro-changes run: Redis did not answer ({redact_text(silent)}); "
+              "nothing was started", file=sys.stderr)  # fmt: skip
+        return 1
     data_dir = Path(settings.CAPOMASTRO_CHANGES_DATA_DIR)
     data_dir.mkdir(parents=True, exist_ok=True)
     call_command("migrate", interactive=False, verbosity=0)

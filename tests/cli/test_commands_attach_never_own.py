@@ -27,10 +27,10 @@ def fresh_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k not in drop}
 
 
-def command(*argv: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess:
+def command(*argv: str, cwd: Path, timeout: float = 120, **env) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [str(COMMAND), *argv], cwd=cwd, env=fresh_env(), capture_output=True, text=True,
-        timeout=timeout,
+        [str(COMMAND), *argv], cwd=cwd, env={**fresh_env(), **env}, capture_output=True,
+        text=True, timeout=timeout,
     )  # fmt: skip
 
 
@@ -142,3 +142,34 @@ def test_the_data_dir_option_is_documented_with_its_variable():
     for name in ("status", "check"):
         done = subprocess.run([str(COMMAND), name, "--help"], capture_output=True, text=True)
         assert "--data-dir" in done.stdout and "$CAPOMASTRO_CHANGES_DATA_DIR" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "said"),
+    [
+        ("REDIS_URL", "localhost:6379", "is not a Redis URL"),
+        ("DATABASE_URL", "bogus://admin:s3cr3t-pw@db/x", "is not a database URL"),
+    ],
+)
+def test_a_malformed_url_is_one_line_without_its_password(tmp_path, variable, value, said):
+    for name in ("run", "status"):
+        done = (
+            command(name, "--port", "0", cwd=tmp_path, **{variable: value})
+            if name == "run"
+            else command(name, cwd=tmp_path, **{variable: value})
+        )
+        assert done.returncode == 2, done.stderr
+        assert said in done.stderr and done.stderr.strip().count("\n") == 0, done.stderr
+        assert "s3cr3t-pw" not in done.stderr and "Traceback" not in done.stderr
+
+
+def test_an_unreachable_database_or_redis_is_one_line_and_starts_nothing(tmp_path):
+    down = command("status", cwd=tmp_path, DATABASE_URL="postgres://u:s3cr3t-pw@127.0.0.1:1/x")
+    assert down.returncode == 1 and "the database did not answer" in down.stderr
+    assert "Traceback" not in down.stderr and "s3cr3t-pw" not in down.stderr
+    data_dir = tmp_path / "d"
+    done = command("run", "--port", "0", "--data-dir", str(data_dir), cwd=tmp_path,
+                   REDIS_URL="redis://127.0.0.1:1/0")  # fmt: skip
+    assert done.returncode == 1 and "Redis did not answer" in done.stderr
+    assert "nothing was started" in done.stderr and "Traceback" not in done.stderr
+    assert not processes_mentioning(str(data_dir))
