@@ -41,7 +41,17 @@ def many_branches(tmp_path, redis_client, key_prefix, settings):
 
 
 def statement_kinds(queries) -> list[str]:
-    return [q["sql"].split()[0] for q in queries.captured_queries]
+    """The kind of each statement, history pruning left out.
+
+    A source's history is pruned when its new record's id is a multiple of
+    PRUNE_EVERY: on PostgreSQL the ids go on from the tests before (sequences are
+    not rolled back), so whether a batch prunes depends on them, not on its size.
+    """
+    pruning = ("OFFSET", "DELETE")
+    return [
+        q["sql"].split()[0] for q in queries.captured_queries
+        if not any(word in q["sql"] for word in pruning)
+    ]  # fmt: skip
 
 
 def test_statements_per_batch_of_unchanged_sources_do_not_grow_with_the_batch(many_branches):
