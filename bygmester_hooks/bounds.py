@@ -26,8 +26,8 @@ import re
 MAX_DEPTH = 32
 INT_MAX = 2**31 - 1  # an IntegerField / PositiveIntegerField, on every backend we run on
 BIGINT_MAX = 2**63 - 1  # a BigIntegerField: primary keys, queue ids, durations
-# A JSON string (escapes included), or one bracket: what the depth count needs to see.
-_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+# The only characters the depth count looks at; everything between is skipped in C.
+_MARKS = re.compile(r'[\\"\[\]{}]')
 
 
 class TooDeep(ValueError):
@@ -43,10 +43,19 @@ def loads(text: str | bytes, max_depth: int = MAX_DEPTH):
     """
     if isinstance(text, bytes | bytearray):
         text = bytes(text).decode("utf-8")
-    depth = 0
-    for token in _TOKENS.finditer(text):
-        mark = token.group()
-        if mark in "[{":
+    depth, in_string, escaped_at = 0, False, -1
+    for found in _MARKS.finditer(text):  # one pass: linear in the body, whatever it holds
+        mark, at = found.group(), found.start()
+        if at == escaped_at:  # the character after a backslash in a string
+            continue
+        if in_string:
+            if mark == "\\":
+                escaped_at = at + 1
+            elif mark == '"':
+                in_string = False
+        elif mark == '"':
+            in_string = True
+        elif mark in "[{":
             depth += 1
             if depth > max_depth:
                 raise TooDeep(f"the JSON nests deeper than {max_depth} levels")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 MASK = "***"
 SECRET_PARAMETERS = (
@@ -28,11 +28,30 @@ SECRET_PARAMETERS = (
     "passwd",
     "auth",
 )
+# Any parameter or key whose name says it holds a credential (client_secret, refresh_token,
+# X-Amz-Signature, sessionid, passwd...): over-masking a harmless one costs nothing.
+_SECRET_NAME = re.compile(
+    r"token|secret|passw|pwd|sig|auth|cred|session|api[_-]?key|access[_-]?key|private[_-]?key"
+    r"|^key$|^sas$|" + "|".join(SECRET_PARAMETERS),
+    re.IGNORECASE,
+)
 # scheme://userinfo@host: the userinfo runs to the last "@" of the authority.
 _USERINFO = re.compile(r"(?P<head>\b[a-z][a-z0-9+.-]*://)[^\s/?#]*@", re.IGNORECASE)
-_SECRET_QUERY = re.compile(
-    r"(?P<head>[?&;](?:" + "|".join(SECRET_PARAMETERS) + r")=)[^&#\s\"'<>]*", re.IGNORECASE
+# The same, percent-encoded inside another URL's query (url=https%3A%2F%2Fghp_x%40host).
+_ENCODED_USERINFO = re.compile(
+    r"(?P<head>\b[a-z][a-z0-9+.-]*%3A%2F%2F)(?:(?!%2F)[^\s&#/?])*%40", re.IGNORECASE
 )
+# name=value in a query; the name is judged percent-decoded (?%74oken= is ?token=).
+_QUERY_PAIR = re.compile(r"(?P<head>[?&;](?P<name>[^=&#\s\"'<>?;]+)=)[^&#\s\"'<>]*")
+
+
+def is_secret_name(name: str) -> bool:
+    """Whether a parameter or key named ``name`` (percent-decoded) holds a credential."""
+    return bool(_SECRET_NAME.search(unquote(name)))
+
+
+def _mask_pair(match: re.Match) -> str:
+    return f"{match['head']}{MASK}" if is_secret_name(match["name"]) else match.group(0)
 
 
 def redact_text(text: str | None, known: Iterable[str] = ()) -> str:
@@ -42,7 +61,9 @@ def redact_text(text: str | None, known: Iterable[str] = ()) -> str:
         text: free text: a message, a log line, a request line, a URL.
         known: secret values to mask wherever they appear (a server's token).
     """
-    shown = _SECRET_QUERY.sub(rf"\g<head>{MASK}", _USERINFO.sub(rf"\g<head>{MASK}@", text or ""))
+    shown = _USERINFO.sub(rf"\g<head>{MASK}@", text or "")
+    shown = _ENCODED_USERINFO.sub(rf"\g<head>{MASK}%40", shown)
+    shown = _QUERY_PAIR.sub(_mask_pair, shown)
     for secret in known:
         if secret:
             shown = shown.replace(secret, MASK)
@@ -51,7 +72,7 @@ def redact_text(text: str | None, known: Iterable[str] = ()) -> str:
 
 def redact_query(query: str) -> str:
     """A URL's query string (without its ``?``) with the values of secret parameters masked."""
-    return _SECRET_QUERY.sub(rf"\g<head>{MASK}", "?" + query)[1:] if query else ""
+    return _QUERY_PAIR.sub(_mask_pair, "?" + query)[1:] if query else ""
 
 
 def redact_url(url: str) -> str:
@@ -66,3 +87,13 @@ def redact_url(url: str) -> str:
         except ValueError:
             return url.split("://", 1)[0] + "://<unparsable address>"
     return redact_text(url)
+
+
+def redact_parameters(parameters) -> str:
+    """Parameters (a mapping, or ``KEY=VALUE`` lines) fit to show: secret-named values masked."""
+    if isinstance(parameters, dict):
+        pairs = [(str(k), str(v)) for k, v in parameters.items()]
+    else:
+        pairs = [tuple(line.split("=", 1)) + ("",) for line in str(parameters or "").splitlines()]
+        pairs = [(p[0].strip(), p[1].strip()) for p in pairs if p[0].strip()]
+    return "\n".join(f"{k}={MASK if is_secret_name(k) else redact_text(v)}" for k, v in pairs)

@@ -92,8 +92,8 @@ def outside_link(url: str, label: str, css_class: str) -> SafeString:
     stored before that rule (or written by hand): a ``javascript:`` URL never
     becomes something an operator can click.
     """
-    if urlsplit(url or "").scheme in ("http", "https"):
-        return format_html('<a class="{}" href="{}">{}</a>', css_class, url, label)
+    if urlsplit(url or "").scheme in ("http", "https"):  # credentials in it stay out of the page
+        return format_html('<a class="{}" href="{}">{}</a>', css_class, redact_text(url), label)
     return format_html('<span class="{}" title="not an http(s) URL">{}</span>', css_class, label)
 
 

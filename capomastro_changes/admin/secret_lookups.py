@@ -35,7 +35,8 @@ from django.db.models import F
 from django.http import HttpResponseBadRequest, HttpResponseForbidden
 
 from bygmester_hooks import bounds
-from capomastro_changes.models.secrets import touches_secret
+from capomastro_changes.models.secrets import secret_fields, touches_secret
+from capomastro_changes.redaction import redact_parameters, redact_url
 
 log = logging.getLogger(__name__)
 REFUSED = "Refused: that would filter, order or pick by a secret field."
@@ -70,6 +71,54 @@ class SecretLookupGuard:
         columns = super().get_sortable_by(request)
         return [c for c in columns if not _orders_by_secret(self, c)]
 
+    def get_fieldsets(self, request, obj=None):
+        """Whoever may not change ``obj`` sees its secret fields masked, never their values.
+
+        Django shows every field read-only to such a user, through none of the
+        forms that hide secrets: each secret field is shown by a ``masked_*``
+        display instead (URLs redacted, parameters with secret-named values
+        masked, anything else "set" or "not set").
+        """
+        fieldsets = super().get_fieldsets(request, obj)
+        secret = secret_fields(self.model)
+        if obj is None or not secret or self.has_change_permission(request, obj):
+            return fieldsets
+        return [
+            (name, {**options, "fields": [_masked_name(f, secret) for f in options["fields"]]})
+            for name, options in fieldsets
+        ]
+
+    def __getattr__(self, name: str):
+        if name.startswith(MASKED):
+            field = self.model._meta.get_field(name[len(MASKED) :])
+
+            def shown(obj):
+                return masked_value(field.name, getattr(obj, field.attname))
+
+            shown.short_description = field.verbose_name
+            return shown
+        raise AttributeError(name)
+
+
+MASKED = "masked_"
+
+
+def _masked_name(field, secret: frozenset[str]):
+    if isinstance(field, list | tuple):
+        return type(field)(_masked_name(f, secret) for f in field)
+    return f"{MASKED}{field}" if field in secret else field
+
+
+def masked_value(name: str, value) -> str:
+    """A secret field's value fit to show to someone who may not change it."""
+    if value in (None, "", {}, []):
+        return "—"
+    if "url" in name:
+        return redact_url(str(value))
+    if "parameters" in name:
+        return redact_parameters(value)
+    return "set"
+
 
 def refuse_secret_queries(model_admin, request) -> None:
     """Raise PermissionDenied when the changelist query would depend on a secret column."""
@@ -86,17 +135,32 @@ def refuse_secret_queries(model_admin, request) -> None:
             raise PermissionDenied(REFUSED)
 
 
+DATE_PARTS = ("year", "iso_year", "month", "day", "week", "week_day", "iso_week_day",
+              "quarter", "hour", "minute", "second")  # fmt: skip
+
+
 def out_of_range(model, request) -> str:
-    """The first query parameter that gives a whole-number column a number it cannot hold."""
+    """The first query parameter that gives a whole-number column a number it cannot hold.
+
+    Read as Django will read it (``int()`` takes "+9", "9_0" and other scripts'
+    digits), so nothing Django would pass on to the database is missed.
+    """
     for name, values in request.GET.lists():
         field = _last_field(model, name)
         is_number = isinstance(field, models.IntegerField | models.ForeignKey | models.AutoField)
-        if not is_number:
+        if (
+            not is_number
+            and name.rsplit("__", 2)[-1] not in DATE_PARTS
+            and not any(f"__{part}__" in f"{name}__" for part in DATE_PARTS)
+        ):
             continue
         for value in values:
             for part in value.split(","):  # __in takes a list
-                digits = part.strip().lstrip("-")
-                if digits.isascii() and digits.isdigit() and int(digits) > bounds.BIGINT_MAX:
+                try:
+                    number = int(part.strip())
+                except ValueError:
+                    continue
+                if abs(number) > bounds.BIGINT_MAX:
                     return name
     return ""
 

@@ -95,14 +95,17 @@ def record_event(server, event: BuildEvent, verified: bool = False) -> Build:
 def given_to(request: RebuildRequest, build: Build) -> bool:
     """Whether Jenkins gave ``build`` to ``request``: its linked build, or from its queue item.
 
-    A request that knows neither (made before queue ids were kept, or a
-    Jenkins that named no queue item) takes the build that names it.
+    A request Jenkins never took (pending, waiting, refused) or that has
+    ended gets none. One Jenkins took without naming a queue item (made before
+    queue ids were kept) takes the build that names it.
     """
     if request.build_id is not None:
         return request.build_id == build.pk
+    if request.state not in ("queued", "building"):  # never given to Jenkins, or ended
+        return False
     if request.jenkins_queue_id is not None:
         return build.queue_id == request.jenkins_queue_id
-    return request.state != "triggering"
+    return True
 
 
 def waiting_for_queue_item(request: RebuildRequest) -> bool:

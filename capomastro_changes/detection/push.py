@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from capomastro_changes.detection.sweep import make_due
 from capomastro_changes.models import Source
 from capomastro_changes.redaction import redact_url
+from capomastro_changes.revisions import Revision, revision_problem
 from capomastro_changes.vcs.identity import branch_key, loose_url_key
 
 log = logging.getLogger(__name__)
@@ -60,9 +61,10 @@ def parse_push(params: Mapping[str, str]) -> Push:
     branches = [b.strip() for b in (params.get("branches") or "").split(",") if b.strip()]
     if len(branches) > MAX_BRANCHES or not all(b.isprintable() for b in branches):
         raise BadPush(f"give at most {MAX_BRANCHES} branches, without control characters")
-    revision = (params.get("sha1") or params.get("revision") or "").strip()[:255]
-    if not revision.isprintable():
-        raise BadPush("the pushed revision has control characters")
+    revision = (params.get("sha1") or params.get("revision") or "").strip()
+    problem = revision_problem(Revision(revision)) if revision else ""
+    if problem:  # only echoed and logged, but held to the rule every revision is held to
+        raise BadPush(f"the pushed revision is refused: {problem}")
     return Push(url, tuple(branches), revision)
 
 

@@ -233,6 +233,10 @@ def endpoint_cases() -> list[Case]:
     return [
         Case("push", "5,000 nested arrays", pushed(deep), "^400 .*nests deeper than"),
         Case("push", "5,000 nested objects", pushed(objects), "^400 .*nests deeper than"),
+        Case("push", "revision like an option", pushed(b'{"url": "https://e.com/r.git", '
+             b'"sha1": "--upload-pack=touch /tmp/x"}'), "^400 .*starting with '-'"),
+        Case("push", "revision with a space", pushed(b'{"url": "https://e.com/r.git", '
+             b'"revision": "abc def"}'), "^400 .*whitespace"),
         Case("status", "?builds= superscript two", project_status("%C2%B2"),
              "^400 .*builds must be a whole number"),
         Case("status", "?builds= Arabic three", project_status("%D9%A3"),

@@ -31,6 +31,7 @@ from capomastro_changes.models import (
     Dependency,
     JenkinsServer,
     RebuildRequest,
+    Source,
 )
 from capomastro_changes.models.secrets import secret_fields
 from capomastro_changes.testing.factories import make_dependency, make_server, make_source
@@ -224,6 +225,10 @@ def test_a_number_beyond_the_database_is_refused_not_a_crash(secrets_world, who,
         (Build, {"job__exact": str(2**80)}),
         (Build, {"job__id__in": f"1,{2**70}"}),
         (RebuildRequest, {"dependency": str(2**64)}),
+        (Build, {"job__exact": "+" + str(2**80)}),
+        (Build, {"job__id__in": f"1,+{2**70}"}),
+        (Build, {"number__exact": "9_" + "9" * 30}),
+        (Build, {"created_at__year": str(2**80)}),
     ]
     for model, query in asked:
         answer = client.get(changelist(model), query)
@@ -244,3 +249,29 @@ def test_who_may_not_change_a_dependency_reads_its_parameter_names_only(secrets_
     seen = viewer().get(url).content.decode()
     assert PARAMETER_SECRET not in seen and "TOKEN=***" in seen
     assert PARAMETER_SECRET in superuser().get(url).content.decode()  # who may change it
+
+
+def test_who_may_not_change_a_record_reads_none_of_its_secrets_on_its_page(secrets_world):
+    """Django shows every field read-only to such a user: none of them may be a secret."""
+    looker = viewer()
+    shown = {
+        "view-only staff": [
+            looker.get(reverse(f"admin:capomastro_changes_{name}_change", args=[pk])).content
+            for name, pk in (
+                ("jenkinsserver", secrets_world.pk),
+                ("source", Source.objects.get(url__contains=URL_TOKEN).pk),
+                ("build", Build.objects.get().pk),
+            )  # fmt: skip
+        ],
+        "superuser": [  # builds are read-only for everyone
+            superuser()
+            .get(reverse("admin:capomastro_changes_build_change", args=[Build.objects.get().pk]))
+            .content
+        ],
+    }
+    for who, pages in shown.items():
+        for page in pages:
+            text = page.decode()
+            leaks = [s for s in (TOKEN, URL_TOKEN, QUERY_TOKEN, PARAMETER_SECRET) if s in text]
+            assert leaks == [], who
+    assert "TOKEN=***" in shown["superuser"][0].decode()

@@ -126,3 +126,13 @@ def test_the_admin_lists_unexpected_builds(live, admin_client):
     url = reverse("admin:capomastro_changes_build_changelist")
     html = admin_client.get(url, {"unexpected__exact": "1"}).content.decode()
     assert "lib #7" in html and "lib #1" not in html
+
+
+@pytest.mark.parametrize("state", ["pending", "waiting", "error", "refused"])
+def test_a_claim_on_a_request_jenkins_never_took_moves_nothing(live, state):
+    RebuildRequest.objects.filter(pk=live.pk).update(state=state, jenkins_queue_id=None)
+    answer = notify(live, "FINALIZED", 9, queue_id=None)
+    live.refresh_from_db()
+    assert answer["unexpected"] is True
+    assert (live.state, live.build_id) == (state, None)
+    assert Dependency.objects.get(pk=live.dependency_id).last_built_revision == "old"

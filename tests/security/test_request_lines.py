@@ -12,7 +12,21 @@ from capomastro_changes.site.services import QuietHandler
 SECRET = "s3cr3t-never-in-a-log-line"
 
 
-@pytest.mark.parametrize("parameter", ["secret", "token", "api_token", "password", "SECRET"])
+@pytest.mark.parametrize(
+    "parameter",
+    [
+        "secret",
+        "token",
+        "api_token",
+        "password",
+        "SECRET",
+        "client_secret",
+        "refresh_token",
+        "X-Amz-Signature",
+        "%74oken",
+        "%73ecret",
+    ],
+)
 def test_secret_query_parameters_are_redacted(parameter):
     line = f'"POST /changes/jenkins/1/notifications/?a=1&{parameter}={SECRET}&b=2 HTTP/1.1" 500'
     shown = redact_text(line)
@@ -83,3 +97,11 @@ def test_no_credential_reaches_a_jenkins_request_line(tmp_path, monkeypatch):
     assert sum("/buildWithParameters" in line for line in lines) == 3
     leaks = [line for line in lines for s in (URL_PASSWORD, USER_TOKEN) if s in line]
     assert leaks == []
+
+
+def test_a_percent_encoded_url_in_a_query_keeps_no_credential():
+    line = (
+        "POST /changes/push/?url=https%3A%2F%2Fghp_EncodedToken99%40github.com%2Fo%2Fr.git HTTP/1.1"
+    )
+    shown = redact_text(line)
+    assert "ghp_EncodedToken99" not in shown and "https%3A%2F%2F***%40github.com" in shown

@@ -129,6 +129,8 @@ class BuildQueue:
                     self.state.cond.notify_all()
                     return item, False
             item = QueueItem(self._next_id, name, parameters, [cause], due)
+            if delay and float(delay) > 0:  # Jenkins says why at once (Queue.Item.getWhy)
+                item.why = f"In the quiet period. Expires in {float(delay):.1f} sec"
             self._next_id += 1
             self.items[item.id] = item
             self.state.cond.notify_all()
