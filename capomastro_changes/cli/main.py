@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from capomastro_changes.cli.adopt import add_arguments as add_import_arguments
-from capomastro_changes.site.data_dir import SITE_FILE
+from capomastro_changes.site.data_dir import SITE_FILE, is_public
 
 DATA_DIR_VARIABLE = "CAPOMASTRO_CHANGES_DATA_DIR"
 # What the demo's own processes were set up with, kept beside its data, so that a
@@ -158,6 +158,15 @@ def main(argv: list[str] | None = None) -> int:
     # database) is its owner's alone, before the settings make the directory private.
     os.umask(0o077)
     args = build_parser().parse_args(argv)
+    given_key = os.environ.get("DJANGO_SECRET_KEY")
+    if args.command in ("run", "demo") and given_key is not None and is_public(given_key):
+        print(
+            f"capomastro-changes {args.command}: refused: DJANGO_SECRET_KEY is a published or "
+            "short key, so anyone could forge a session; unset it to have a random one made, "
+            "or set a random one of 32 characters or more",
+            file=sys.stderr,
+        )
+        return 2
     busy = busy_port(args)
     if busy:  # before anything is started, or wiped
         print(f"capomastro-changes {args.command}: {busy}; nothing was started", file=sys.stderr)

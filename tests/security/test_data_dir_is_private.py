@@ -97,10 +97,9 @@ def test_run_refuses_a_published_or_short_key(tmp_path, key):
         os.umask(old)
     assert done.returncode == 2
     assert "refused: DJANGO_SECRET_KEY is a published or short key" in done.stderr
-    assert "open to other users" not in done.stderr  # private from the start
-    assert mode(tmp_path / "data") == 0o700
+    assert "open to other users" not in done.stderr
+    assert not (tmp_path / "data").exists()  # refused before anything was created
     assert key not in done.stderr and "admin at" not in done.stdout
-    assert not (tmp_path / "data" / "db.sqlite3").exists()  # refused before migrating
 
 
 def forged_messages_cookie() -> str:
@@ -119,3 +118,33 @@ def test_a_cookie_signed_with_the_published_key_is_not_believed(admin_client, se
     admin_client.cookies["messages"] = forged_messages_cookie()
     html = admin_client.get("/admin/").content.decode()
     assert 'id="forged"' not in html
+
+
+def test_the_demo_refuses_a_published_key_before_it_wipes_anything(tmp_path):
+    kept = tmp_path / ".capomastro-changes" / "demo" / "kept"
+    kept.parent.mkdir(parents=True)
+    kept.write_text("the previous demo's data")
+    done = subprocess.run(
+        [str(COMMAND), "demo", "--port", "0", "--no-serve"], cwd=tmp_path,
+        env={**fresh_env(tmp_path / "unused"), "DJANGO_SECRET_KEY": OLD_KEY},
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "refused: DJANGO_SECRET_KEY is a published or short key" in done.stderr
+    assert kept.read_text() == "the previous demo's data"
+
+
+def test_a_command_makes_its_new_data_dir_private_from_the_start(tmp_path):
+    """No "was open to other users" about a directory the command itself just made."""
+    old = os.umask(0o022)
+    try:
+        done = subprocess.run(
+            [str(COMMAND), "run", "--port", "0", "--data-dir", str(tmp_path / "data")],
+            env={**fresh_env(tmp_path / "data"), "REDIS_URL": "redis://127.0.0.1:1/0"},
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+    finally:
+        os.umask(old)
+    assert done.returncode == 1 and "Redis did not answer" in done.stderr
+    assert "open to other users" not in done.stderr
+    assert mode(tmp_path / "data") == 0o700
