@@ -106,9 +106,13 @@ def busy_port(args) -> str:
 def missing_database() -> str:
     """Why a command that reads an instance's records has none to read ("" when it has).
 
-    Checked before the settings load, which would create an empty database.
+    Checked before the settings load, which would create an empty database. A
+    process that set Django up before calling us (a test, a shell) chose its
+    database itself, so there is nothing to look for.
     """
-    if os.environ.get("DATABASE_URL"):
+    from django.conf import settings
+
+    if os.environ.get("DATABASE_URL") or settings.configured:
         return ""
     data_dir = Path(os.environ.get(DATA_DIR_VARIABLE) or ".capomastro-changes").resolve()
     if (data_dir / "db.sqlite3").is_file():
