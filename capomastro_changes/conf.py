@@ -76,6 +76,11 @@ DEFAULTS: dict[str, Any] = {
     # Tokens accepted by the push, status and metrics endpoints (several, to rotate).
     # None configured: those endpoints refuse every request.
     "API_TOKENS": (),
+    # Ephemera (docs/ephemera.md): seconds a build's token lives, bytes all archives
+    # may take together (least recently restored go first), seconds an archive is kept.
+    "EPHEMERA_TOKEN_LIFETIME": 24 * 3600,
+    "EPHEMERA_TOTAL_BYTES": 50 << 30,
+    "EPHEMERA_MAX_AGE": 30 * 24 * 3600,
 }
 
 

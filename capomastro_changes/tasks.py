@@ -14,6 +14,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from capomastro_changes.builds import dashboards, events, reaper
+from capomastro_changes.builds.ephemera import housekeeping
 from capomastro_changes.conf import DISPATCH_JENKINS_CALLS, settings
 from capomastro_changes.detection import batch, check, jenkins_check, sweep
 from capomastro_changes.rebuilds import dispatch, full, trigger
@@ -115,3 +116,9 @@ def sync_project_views(
     """Bring a project's Jenkins list views in line with its dependencies (best effort)."""
     synced = dashboards.sync_project(project_id, old_name=old_name, server_ids=server_ids or ())
     return len(synced)
+
+
+@shared_task(name="capomastro_changes.ephemera_housekeeping", ignore_result=True, **limits(600))
+def ephemera_housekeeping() -> dict[str, int]:
+    """Discard orphaned uploads, end archives past their age, evict down to the total cap."""
+    return housekeeping.expire()

@@ -4,6 +4,7 @@ from django.urls import path, register_converter
 
 from bygmester_hooks import bounds
 from capomastro_changes.views import endpoints as views
+from capomastro_changes.views import ephemera
 
 
 class RowId:
@@ -38,4 +39,16 @@ urlpatterns = [
     path("status/sources/<row_id:source_id>/", views.source_status, name="source-status"),
     path("status/projects/<row_id:project_id>/", views.project_status, name="project-status"),
     path("metrics/", views.prometheus_metrics, name="metrics"),
+    path("ephemera/", ephemera.ephemera_root, name="ephemera-root"),
+    path("ephemera/sets/<str:name>/", ephemera.ephemera_set, name="ephemera-set"),
+    path(
+        "ephemera/archives/<row_id:archive_id>/",
+        ephemera.ephemera_archive,
+        name="ephemera-archive",
+    ),
+    path(
+        "ephemera/archives/<row_id:archive_id>/restored/",
+        ephemera.ephemera_restored,
+        name="ephemera-restored",
+    ),
 ]

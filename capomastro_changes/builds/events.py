@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from bygmester_hooks import bounds
 from capomastro_changes import enqueue, metrics
+from capomastro_changes.builds.ephemera.staging import settle_uploads
 from capomastro_changes.builds.notifications import (
     COMPLETED,
     FINALIZED,
@@ -42,6 +43,7 @@ from capomastro_changes.models import (
     Build,
     ChainLink,
     Dependency,
+    EphemeronUse,
     Job,
     ProjectBuild,
     ProjectBuildDependency,
@@ -233,6 +235,7 @@ def settle(request: RebuildRequest, build: Build, status: str) -> None:
         link(request, build)
         if not move(request.pk, IN_FLIGHT, state=final, build=build, detail=detail):
             return  # settled before (a replay, or the reaper got there first)
+        settle_uploads(request, build, succeeded)  # ephemera: restorable only after SUCCESS
         Dependency.objects.filter(pk=request.dependency_id).update(
             last_built_revision=request.revision, last_built_revno=request.revno
         )
@@ -245,6 +248,8 @@ def settle(request: RebuildRequest, build: Build, status: str) -> None:
             ).update(current_build=build)
     metrics.record_build_finished(final)
     log.info("%s finished: %s", build, status)
+    if EphemeronUse.objects.filter(request=request).exists():  # one line per set on Jenkins
+        enqueue.after_commit("capomastro_changes.describe_build", request.pk)
     let_go(request)
     if succeeded:
         request_downstreams(request)
@@ -271,11 +276,13 @@ def settle_stale(request: RebuildRequest, build: Build, status: str, newer: int)
         f"{build}: {status}, after its lock passed to a newer holder (fence {request.fence} "
         f"< {newer}); the dependency, its projects and its chain were left to that one"
     )
-    if not move(request.pk, IN_FLIGHT, state=final, build=build, detail=detail):
-        return
-    ProjectBuild.objects.filter(rebuild_request=request).update(
-        status=status, phase=FINALIZED, ended_at=timezone.now()
-    )
+    with transaction.atomic():
+        if not move(request.pk, IN_FLIGHT, state=final, build=build, detail=detail):
+            return
+        settle_uploads(request, build, succeeded=False)  # the newer holder's state wins
+        ProjectBuild.objects.filter(rebuild_request=request).update(
+            status=status, phase=FINALIZED, ended_at=timezone.now()
+        )
     metrics.record_build_finished(final)
     log.warning("request #%s: %s", request.pk, detail)
     let_go(request)  # its slot; the lock is not its own and is left alone

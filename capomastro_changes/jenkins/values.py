@@ -24,6 +24,10 @@ class BuildParameters:
         previous_revision: the revision built last time ("" for the first build).
         reason: why it is built, for people reading the build page.
         request_id: our rebuild request, to match notifications back to it.
+        ephemera_url, ephemera_token: where the build's ``bygmester-ephemera``
+            finds the server, and the build's own token (a password parameter
+            in the template: Jenkins never shows or notifies its value). Both
+            are left out when the dependency keeps no ephemera.
     """
 
     build_id: int | str
@@ -31,11 +35,16 @@ class BuildParameters:
     previous_revision: str = ""
     reason: str = ""
     request_id: int | str = ""
+    ephemera_url: str = ""
+    ephemera_token: str = field(default="", repr=False)
 
     def as_dict(self) -> dict[str, str]:
         """The parameters as Jenkins receives them."""
         values = (self.build_id, self.revision, self.previous_revision, self.reason)
-        return dict(zip(PARAMETER_NAMES, [str(v) for v in (*values, self.request_id)]))
+        found = dict(zip(PARAMETER_NAMES, [str(v) for v in (*values, self.request_id)]))
+        if self.ephemera_token:
+            found.update(EPHEMERA_URL=self.ephemera_url, EPHEMERA_TOKEN=self.ephemera_token)
+        return found
 
 
 @dataclass(frozen=True)

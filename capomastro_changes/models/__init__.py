@@ -15,6 +15,12 @@ from capomastro_changes.models.capomastro import (
 from capomastro_changes.models.chains import ChainLink
 from capomastro_changes.models.checks import CheckRecord
 from capomastro_changes.models.counters import DailyCounter
+from capomastro_changes.models.ephemera import (
+    EphemeraGrant,
+    EphemeraPolicy,
+    Ephemeron,
+    EphemeronUse,
+)
 from capomastro_changes.models.requests import RebuildRequest
 from capomastro_changes.models.sources import Source, SourceState
 
@@ -25,6 +31,10 @@ __all__ = [
     "CheckRecord",
     "DailyCounter",
     "Dependency",
+    "EphemeraGrant",
+    "EphemeraPolicy",
+    "Ephemeron",
+    "EphemeronUse",
     "JenkinsServer",
     "Job",
     "JobType",

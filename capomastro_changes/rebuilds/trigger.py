@@ -9,13 +9,20 @@ records why, so the next check finds the change again.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
+
+from django.urls import reverse
 
 from capomastro_changes import metrics
+from capomastro_changes.conf import settings
 from capomastro_changes.jenkins.client import client_for
 from capomastro_changes.jenkins.configs import render_config
 from capomastro_changes.jenkins.errors import JenkinsError, JenkinsNotFound
 from capomastro_changes.jenkins.values import BuildParameters
 from capomastro_changes.models import (
+    EphemeraGrant,
+    EphemeraPolicy,
+    EphemeronUse,
     ProjectBuild,
     ProjectBuildDependency,
     ProjectDependency,
@@ -101,6 +108,7 @@ def trigger(request_id: int) -> None:
         previous_revision=request.previous_revision,
         reason=request.reason,
         request_id=request.pk,
+        **ephemera_parameters(request),
     )
     try:
         queued = ask_jenkins(job, parameters)
@@ -108,6 +116,16 @@ def trigger(request_id: int) -> None:
         fail_trigger(request, project_builds, str(exc))
         return
     accepted(request, queued.queue_id)
+
+
+def ephemera_parameters(request: RebuildRequest) -> dict[str, str]:
+    """The build's ephemera server and fresh token, when its dependency keeps ephemera."""
+    policy = EphemeraPolicy.objects.filter(dependency_id=request.dependency_id).first()
+    if policy is None or policy.mode == EphemeraPolicy.OFF:
+        return {}
+    token = EphemeraGrant.mint(request, timedelta(seconds=settings.EPHEMERA_TOKEN_LIFETIME))
+    base = settings.PUBLIC_URL.rstrip("/") + reverse("capomastro_changes:ephemera-root")
+    return {"ephemera_url": base, "ephemera_token": token}
 
 
 def ask_jenkins(job, parameters: BuildParameters):
@@ -143,9 +161,11 @@ def describe_on_jenkins(request_id: int) -> None:
     number = request.build.number
     revision = short_revision(request.revision, request.revno, "current")
     name = f"#{number} {revision} ({request.reason})"
+    uses = EphemeronUse.objects.select_related("ephemeron__made_by__job").filter(request=request)
+    description = "\n".join([describe(request), *(use.summary() for use in uses)])
     try:
         client_for(request.dependency.job.server).set_display_name(
-            request.dependency.job.name, number, name, description=describe(request)
+            request.dependency.job.name, number, name, description=description
         )
     except JenkinsError as exc:
         log.info("could not describe %s on Jenkins: %s", request.build, exc)

@@ -92,6 +92,17 @@ STATIC_URL = "static/"
 # WhiteNoise serves the admin's and the app's static files straight from the apps
 # (no collectstatic step, nothing more to keep in the data directory).
 WHITENOISE_USE_FINDERS = True
+# Ephemera archives have their own alias, so a host can put them on any
+# django-storages backend without moving anything else (docs/ephemera.md).
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "ephemera": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(DATA_DIR / "ephemera"), "file_permissions_mode": 0o600,
+                    "directory_permissions_mode": 0o700},
+    },
+}
 
 REDIS_URL = os.environ.get("REDIS_URL") or None
 CAPOMASTRO_CHANGES_REDIS_URL = REDIS_URL

@@ -1,0 +1,172 @@
+"""Restoring a set: find it, stream it in, check it, and only then put it in place.
+
+The download runs in a thread that hashes and counts the archive's bytes
+while the unpacker writes files from them, so the checksum costs no second
+pass; nothing reaches the workspace until the checksum and the size matched.
+A miss, an unreachable server or a refused archive never fails the build:
+it goes on from pristine, and the reason is printed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import queue
+import shutil
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from bygmester_hooks.ephemera.paths import PathRefused, member_path
+from bygmester_hooks.ephemera.transfer import Missing, Server, TransferError
+from bygmester_hooks.ephemera.unpacking import Refused, Unpacker
+
+_END = object()
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a restore did, as one line for the build's console."""
+
+    restored: bool
+    line: str
+
+
+class _Download(threading.Thread):
+    """Chunks of the archive into a bounded queue, hashed and counted on the way."""
+
+    def __init__(self, server: Server, archive_id: int, limit: int):
+        super().__init__(daemon=True, name="ephemera-download")
+        self.server, self.archive_id, self.limit = server, archive_id, limit
+        self.chunks: queue.Queue = queue.Queue(maxsize=16)
+        self.digest = hashlib.sha256()
+        self.size = 0
+        self.error: str = ""
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        try:
+            for chunk in self.server.download(self.archive_id):
+                self.size += len(chunk)
+                if self.size > self.limit:
+                    self.error = f"the archive is longer than the {self.limit} bytes recorded"
+                    break
+                self.digest.update(chunk)
+                if not self._put(chunk):
+                    return
+        except TransferError as exc:
+            self.error = str(exc)
+        self._put(_END)
+
+    def _put(self, item) -> bool:
+        while not self.stop.is_set():
+            try:
+                self.chunks.put(item, timeout=0.5)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def __iter__(self):
+        while (item := self.chunks.get()) is not _END:
+            yield item
+        if self.error:
+            raise Refused(self.error)
+
+
+def restore(server: Server, workspace: Path, name: str, key: str, fallback: bool) -> Outcome:
+    """Unfurl the newest archive of (name, key) over the workspace, if there is a good one."""
+    try:
+        found = server.find(name, key, fallback)
+    except Missing:
+        return Outcome(False, f"no ephemera for {name} (key {key[:12]}…); building from pristine")
+    except TransferError as exc:
+        return Outcome(False, f"{name} not restored: {exc}; building from pristine")
+    archive_id = int(found.get("id", 0))
+    made = found.get("made_by") or "an earlier build"
+    try:
+        paths = [member_path(str(p)) for p in found.get("paths") or ()]
+        if not paths:
+            raise Refused("the server names no paths for it")
+        files = unfurl(server, workspace, found, paths)
+    except (Refused, PathRefused) as exc:
+        server.report(archive_id, ok=False, why=str(exc))
+        return Outcome(
+            False, f"{name}: archive #{archive_id} ({made}) refused: {exc}; building from pristine"
+        )
+    server.report(archive_id, ok=True)
+    exact = "" if found.get("exact", True) else ", from an older key"
+    return Outcome(
+        True,
+        f"restored {name} (key {str(found.get('key', ''))[:12]}…{exact}): {files} files, "
+        f"{found.get('unpacked_size')} bytes, sha256 {found.get('sha256')}, made by {made}",
+    )
+
+
+def unfurl(server: Server, workspace: Path, found: dict, paths: list[str]) -> int:
+    """Stream, unpack into staging, check, move into place; the number of files.
+
+    Raises:
+        Refused: the archive broke a rule, or its checksum or size is not the recorded one.
+    """
+    root = workspace.resolve()
+    staging = Path(tempfile.mkdtemp(prefix=".ephemera-restore-", dir=root))
+    download = _Download(server, int(found["id"]), int(found.get("size", 0)))
+    try:
+        unpacker = Unpacker(staging, paths, int(found.get("unpacked_size", 0)))
+        recorded = str(found.get("sha256", ""))
+        chunks = iter(download)
+        download.start()
+        try:
+            unpacker.run(chunks)
+        except Refused as exc:
+            # Bytes damaged in store or in transit show first as a bad gzip or tar
+            # header; the checksum says what really happened, so finish reading and ask it.
+            for _ in _quietly(chunks):
+                pass
+            if not download.error and download.digest.hexdigest() != recorded:
+                raise Refused(_mismatch(download.digest.hexdigest(), recorded)) from exc
+            raise
+        finally:
+            download.stop.set()
+            download.join(timeout=30)
+        if download.error:
+            raise Refused(download.error)
+        if download.digest.hexdigest() != recorded:
+            raise Refused(_mismatch(download.digest.hexdigest(), recorded))
+        if download.size != int(found.get("size", -1)):
+            raise Refused(f"{download.size} bytes arrived, the server recorded {found['size']}")
+        for path in paths:
+            put_in_place(root, staging, path)
+        return unpacker.files
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _mismatch(computed: str, recorded: str) -> str:
+    return f"its SHA-256 is {computed}, the server recorded {recorded}: damaged in store or transit"
+
+
+def _quietly(chunks):
+    try:
+        yield from chunks
+    except Refused:
+        return
+
+
+def put_in_place(root: Path, staging: Path, path: str) -> None:
+    """Replace the workspace's ``path`` with the staged one (if the archive held it)."""
+    staged = staging / path
+    if not os.path.lexists(staged):
+        return
+    destination = root / path
+    parent = os.path.realpath(destination.parent)
+    if parent != str(root) and not parent.startswith(str(root) + os.sep):
+        raise Refused(f"{path}: its directory leads out of the workspace")
+    if os.path.isdir(destination) and not os.path.islink(destination):
+        shutil.rmtree(destination)
+    elif os.path.lexists(destination):
+        os.unlink(destination)
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    os.rename(staged, destination)

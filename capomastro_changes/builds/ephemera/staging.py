@@ -1,0 +1,97 @@
+"""An upload is staged while its build runs; the build's end commits or discards it.
+
+Committing happens in the same transaction that settles the request on a
+SUCCESS notification Jenkins gave that request (see
+:func:`capomastro_changes.builds.events.settle`), so a failed, aborted,
+stale or forged build can never make its upload restorable. An older
+committed archive of the same (dependency, name, key) is evicted then: the
+newest is the only one a build would restore.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+
+from capomastro_changes.builds.ephemera.storage import delete, store
+from capomastro_changes.models import Build, EphemeraGrant, Ephemeron, EphemeronUse
+
+log = logging.getLogger(__name__)
+
+
+def stage(grant: EphemeraGrant, name: str, key: str, body, upload: dict, limit: int) -> Ephemeron:
+    """Store an uploaded archive, staged for the grant's build.
+
+    Args:
+        upload: what the builder announced: length, unpacked_size, sha256, paths.
+
+    Raises:
+        UploadRefused: see :func:`storage.store`.
+    """
+    request = grant.request
+    stored = store(body, upload["length"], limit, request.dependency_id, upload["sha256"])
+    try:
+        with transaction.atomic():
+            earlier = Ephemeron.objects.filter(
+                made_by_request=request, name=name, state=Ephemeron.STAGED
+            )
+            replaced = list(earlier.values_list("storage_name", flat=True))
+            earlier.update(state=Ephemeron.DISCARDED, ended_at=timezone.now(),
+                           ended_why="replaced by a later upload of the same build")  # fmt: skip
+            archive = Ephemeron.objects.create(
+                dependency_id=request.dependency_id,
+                name=name,
+                key=key,
+                paths=upload["paths"],
+                storage_name=stored.name,
+                size=stored.size,
+                unpacked_size=upload["unpacked_size"],
+                sha256=stored.sha256,
+                made_by_request=request,
+            )
+            EphemeronUse.objects.create(
+                ephemeron=archive, request=request, kind=EphemeronUse.PERSISTED, outcome="ok"
+            )
+            for old in replaced:
+                transaction.on_commit(lambda old=old: delete(old))
+    except BaseException:
+        delete(stored.name)
+        raise
+    log.info(
+        "staged ephemera %s of %s: %s bytes, sha256 %s, for request #%s",
+        name, request.dependency, stored.size, stored.sha256, request.pk,
+    )  # fmt: skip
+    return archive
+
+
+def settle_uploads(request, build: Build | None, succeeded: bool) -> None:
+    """Commit the request's staged uploads on success, discard them otherwise.
+
+    Runs inside the caller's transaction; files are deleted once it commits.
+    """
+    staged = Ephemeron.objects.filter(made_by_request=request, state=Ephemeron.STAGED)
+    now = timezone.now()
+    if not succeeded:
+        names = list(staged.values_list("storage_name", flat=True))
+        if staged.update(state=Ephemeron.DISCARDED, ended_at=now,
+                         ended_why="its build did not succeed", storage_name=""):  # fmt: skip
+            log.info("discarded %s staged ephemera of request #%s", len(names), request.pk)
+        for name in names:
+            transaction.on_commit(lambda name=name: delete(name))
+        return
+    for archive in staged.order_by("pk"):
+        older = Ephemeron.objects.filter(
+            dependency_id=archive.dependency_id, name=archive.name, key=archive.key,
+            state=Ephemeron.COMMITTED,
+        )  # fmt: skip
+        gone = list(older.values_list("storage_name", flat=True))
+        older.update(state=Ephemeron.EVICTED, ended_at=now, storage_name="",
+                     ended_why=f"superseded by archive #{archive.pk}")  # fmt: skip
+        for name in gone:
+            transaction.on_commit(lambda name=name: delete(name))
+        Ephemeron.objects.filter(pk=archive.pk).update(
+            state=Ephemeron.COMMITTED, committed_at=now, made_by=build
+        )
+        log.info("committed ephemera %s of %s (archive #%s)", archive.name, build, archive.pk)
