@@ -99,8 +99,11 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     "ephemera": {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": str(DATA_DIR / "ephemera"), "file_permissions_mode": 0o600,
-                    "directory_permissions_mode": 0o700},
+        "OPTIONS": {
+            "location": str(DATA_DIR / "ephemera"),
+            "file_permissions_mode": 0o600,
+            "directory_permissions_mode": 0o700,
+        },
     },
 }
 

@@ -132,9 +132,11 @@ def test_what_one_build_persists_the_next_restores_until_its_key_or_its_bytes_ch
     use = EphemeronUse.objects.get(request=second, kind=EphemeronUse.RESTORED)
     assert (use.ephemeron_id, use.outcome) == (made.pk, "ok")
     described = wait_until(
-        lambda: "ephemera restored cache"
-        in (api(jenkins).get_build_info("libfoo", second.build.number)["description"] or "")
-        and api(jenkins).get_build_info("libfoo", second.build.number)["description"],
+        lambda: (
+            "ephemera restored cache"
+            in (api(jenkins).get_build_info("libfoo", second.build.number)["description"] or "")
+            and api(jenkins).get_build_info("libfoo", second.build.number)["description"]
+        ),
         timeout=30,
     )
     assert f"made by {first.build}" in described

@@ -60,4 +60,3 @@ def uses_of_requests(request_ids) -> dict[int, list[EphemeronUse]]:
     for use in uses.order_by("at", "pk"):
         found.setdefault(use.request_id, []).append(use)
     return found
-

@@ -77,8 +77,8 @@ def evict_to(total: int) -> int:
         return 0
     victims = []
     order = (F("last_restored_at").asc(nulls_first=True), "committed_at", "pk")
-    for pk, size in kept.filter(state=Ephemeron.COMMITTED).order_by(*order).values_list(
-        "pk", "size"
+    for pk, size in (
+        kept.filter(state=Ephemeron.COMMITTED).order_by(*order).values_list("pk", "size")
     ):
         if used <= total:
             break
