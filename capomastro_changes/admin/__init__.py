@@ -6,4 +6,4 @@ Importing the package registers every model (Django's admin autodiscovery
 imports it).
 """
 
-from capomastro_changes.admin import builds, records, servers, sources  # noqa: F401
+from capomastro_changes.admin import builds, ephemera, records, servers, sources  # noqa: F401

@@ -8,9 +8,11 @@ artifact of those builds.
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.db.models import Q
 from django.utils.html import format_html_join
 
 from capomastro_changes.admin import badges, panels, project_picture
+from capomastro_changes.admin.ephemera import uses_html, uses_of
 from capomastro_changes.admin.records import ReadOnlyAdmin
 from capomastro_changes.builds import dashboards
 from capomastro_changes.conf import settings
@@ -125,7 +127,7 @@ class ProjectBuildAdmin(ReadOnlyAdmin):
     list_select_related = ("project",)
     fields = (
         "build_key", "project", "status", "phase", "reason", "requested_by", "rebuild_request",
-        "requested", "ended_at",
+        "requested", "ended_at", "ephemera",
     )  # fmt: skip
     readonly_fields = fields
     inlines = [ProjectBuildDependencyInline]
@@ -139,6 +141,12 @@ class ProjectBuildAdmin(ReadOnlyAdmin):
     @admin.display(description="requested", ordering="requested_at")
     def requested(self, obj):
         return badges.when(obj.requested_at)
+
+    @admin.display(description="ephemera")
+    def ephemera(self, obj):
+        if obj.rebuild_request_id is None:
+            return badges.NONE
+        return uses_html(uses_of(Q(request_id=obj.rebuild_request_id)))
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("dependency_builds")
@@ -169,7 +177,7 @@ class BuildAdmin(ReadOnlyAdmin):
     list_select_related = ("job",)
     fields = (
         "job", "number", "phase", "status", "url", "rev", "fence", "queue_id", "unexpected",
-        "requested_by", "parameters", "created_at", "updated_at",
+        "requested_by", "parameters", "created_at", "updated_at", "ephemera",
     )  # fmt: skip
     readonly_fields = fields
     inlines = [ArtifactInline]
@@ -181,6 +189,10 @@ class BuildAdmin(ReadOnlyAdmin):
     @admin.display(description="created", ordering="created_at")
     def created(self, obj):
         return badges.when(obj.created_at)
+
+    @admin.display(description="ephemera")
+    def ephemera(self, obj):
+        return uses_html(uses_of(Q(request__build=obj)))
 
 
 @admin.register(Artifact)

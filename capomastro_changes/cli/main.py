@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from capomastro_changes.cli.adopt import add_arguments as add_import_arguments
+from capomastro_changes.cli.ephemera import add_arguments as add_ephemera_arguments
 from capomastro_changes.site.data_dir import SITE_FILE, is_public
 
 DATA_DIR_VARIABLE = "CAPOMASTRO_CHANGES_DATA_DIR"
@@ -70,6 +71,17 @@ def build_parser() -> argparse.ArgumentParser:
         "records to match it; re-run it to pick up what changed in capomastro.",
     )
     add_import_arguments(adopt)
+    kept = sub.add_parser(
+        "ephemera",
+        help="list the ephemera archives kept, or invalidate a dependency's",
+        description="Ephemera are the parts of a build's workspace kept after it succeeds "
+        "(docs/ephemera.md).",
+    )
+    add_ephemera_arguments(kept)
+    kept.add_argument(
+        "--data-dir", help=f"the data directory of the instance to use (default: "
+        f"${DATA_DIR_VARIABLE}, else ./.capomastro-changes)",
+    )  # fmt: skip
     adopt.add_argument(
         "--data-dir", help="our data directory (SQLite file), when not DATABASE_URL "
         "(default: $CAPOMASTRO_CHANGES_DATA_DIR, else ./.capomastro-changes)",
@@ -183,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     if wrong:
         print(f"capomastro-changes {args.command}: {wrong}; nothing was started", file=sys.stderr)
         return 2
-    if args.command in ("check", "status"):
+    if args.command in ("check", "status", "ephemera"):
         missing = missing_database()
         if missing:
             print(f"capomastro-changes {args.command}: {missing}", file=sys.stderr)
@@ -236,6 +248,10 @@ def run_command(args, capomastro) -> int:
         from capomastro_changes.cli.adopt import run_import
 
         return run_import(capomastro[0], capomastro[1], args.dry_run, args.json)
+    if args.command == "ephemera":
+        from capomastro_changes.cli.ephemera import run as run_ephemera
+
+        return run_ephemera(args)
     from capomastro_changes.cli import console
 
     if args.command == "check":

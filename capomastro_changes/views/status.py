@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 
 from bygmester_hooks import bounds
+from capomastro_changes.builds.ephemera.finding import uses_of_requests
 from capomastro_changes.coordination.errors import CoordinationError
 from capomastro_changes.coordination.keyspaces import keyspaces
 from capomastro_changes.models import (
@@ -75,12 +76,15 @@ def project_status(project_id: int, builds: int = 10) -> dict | None:
     for member, document in zip(members, documents):
         document["auto_track"] = member.auto_track
         document["current_build"] = build_document(member.current_build)
-    latest = ProjectBuild.objects.filter(project=project)[: max(1, min(builds, MAX_PROJECT_BUILDS))]
+    latest = list(
+        ProjectBuild.objects.filter(project=project)[: max(1, min(builds, MAX_PROJECT_BUILDS))]
+    )
+    uses = uses_of_requests(pb.rebuild_request_id for pb in latest if pb.rebuild_request_id)
     return {
         "project": project.pk,
         "name": project.name,
         "dependencies": documents,
-        "builds": [project_build_document(pb) for pb in latest],
+        "builds": [project_build_document(pb, uses) for pb in latest],
     }
 
 
@@ -96,10 +100,13 @@ def dependency_documents(deps: list[Dependency]) -> list[dict]:
         active[request.dependency_id].append(request)
     since = {pk: min(r.created_at for r in found) for pk, found in active.items() if found}
     behind = lags(deps, since)
-    return [_dependency_document(dep, active[dep.pk], behind[dep.pk]) for dep in deps]
+    uses = uses_of_requests(r.pk for found in active.values() for r in found)
+    return [_dependency_document(dep, active[dep.pk], behind[dep.pk], uses) for dep in deps]
 
 
-def _dependency_document(dep: Dependency, active: list[RebuildRequest], lag: Lag) -> dict:
+def _dependency_document(
+    dep: Dependency, active: list[RebuildRequest], lag: Lag, uses: dict
+) -> dict:
     in_flight = next((r for r in active if r.state in IN_FLIGHT), None)
     waiting = [r for r in active if r.state in WAITING]
     return {
@@ -110,7 +117,7 @@ def _dependency_document(dep: Dependency, active: list[RebuildRequest], lag: Lag
         "last_built_revision": dep.last_built_revision,
         "last_built_revno": dep.last_built_revno,
         "building": in_flight is not None,
-        "build_request": request_document(in_flight),
+        "build_request": request_document(in_flight, uses),
         "waiting_request": request_document(waiting[0] if waiting else None),
         "requests_waiting": len(waiting),
         "lock": lock_document(dep.pk),
@@ -118,10 +125,11 @@ def _dependency_document(dep: Dependency, active: list[RebuildRequest], lag: Lag
     }
 
 
-def request_document(request: RebuildRequest | None) -> dict | None:
+def request_document(request: RebuildRequest | None, uses: dict | None = None) -> dict | None:
     if request is None:
         return None
     return {
+        "ephemera": [use_document(use) for use in (uses or {}).get(request.pk, ())],
         "request": request.pk,
         "state": request.state,
         "revision": request.revision,
@@ -146,8 +154,28 @@ def build_document(build: Build | None) -> dict | None:
     }
 
 
-def project_build_document(pb: ProjectBuild) -> dict:
+def use_document(use) -> dict:
+    """A set a build restored, refused or persisted: which archive, its integrity, its maker."""
+    archive = use.ephemeron
     return {
+        "kind": use.kind,
+        "outcome": use.outcome,
+        "name": archive.name,
+        "key": archive.key,
+        "archive": archive.pk,
+        "state": archive.state,
+        "size": archive.size,
+        "unpacked_size": archive.unpacked_size,
+        "sha256": archive.sha256,
+        "made_by": archive.made_by_text(),
+        "used_invalidated": use.used_invalidated,
+        "why": redact_text(use.why),
+    }
+
+
+def project_build_document(pb: ProjectBuild, uses: dict | None = None) -> dict:
+    return {
+        "ephemera": [use_document(use) for use in (uses or {}).get(pb.rebuild_request_id, ())],
         "build_key": pb.build_key,
         "phase": pb.phase,
         "status": pb.status,

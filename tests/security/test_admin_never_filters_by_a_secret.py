@@ -191,6 +191,7 @@ def test_a_column_that_sorts_by_a_secret_is_refused(secrets_world):
 KNOWN_ACTIONS = {
     "delete_selected", "check_now", "rebuild_now", "release_lock", "enable", "disable",
     "enable_tasks", "disable_tasks", "toggle_tasks", "run_tasks",  # django-celery-beat's
+    "invalidate_archives",  # ephemera: marks archives never to be restored, exports nothing
 }  # fmt: skip
 
 
