@@ -46,6 +46,7 @@ REGISTRY = {
         "handoff_ms",
         "worker_rss_mb",
     ),
+    "ephemera": ("ephemera_restore_vs_tar", "ephemera_transfer_rss_mb"),
 }
 
 
