@@ -96,7 +96,7 @@ def test_a_bulk_insert_on_sqlite_is_split_only_at_the_librarys_own_parameter_lim
     assert queries_for_project_builds(300) == queries_for_project_builds(3)  # 1,500 links
 
 
-def test_the_sweep_reaper_and_full_rebuild_schedules_exist_and_full_rebuild_is_off():
+def test_the_sweep_reaper_housekeeping_and_full_rebuild_schedules_exist_full_rebuild_off():
     tasks = dict(
         PeriodicTask.objects.filter(name__startswith="capomastro-changes: ").values_list(
             "task", "enabled"
@@ -106,9 +106,12 @@ def test_the_sweep_reaper_and_full_rebuild_schedules_exist_and_full_rebuild_is_o
         "capomastro_changes.sweep": True,
         "capomastro_changes.reap": True,
         "capomastro_changes.full_rebuild": False,
+        "capomastro_changes.ephemera_housekeeping": True,
     }
     sweep = PeriodicTask.objects.get(task="capomastro_changes.sweep")
     assert sweep.interval.every == 1 and sweep.expire_seconds < 60
+    hourly = PeriodicTask.objects.get(task="capomastro_changes.ephemera_housekeeping").interval
+    assert (hourly.every, hourly.period) == (60, "minutes")
 
 
 def test_a_second_beat_sends_nothing_while_the_first_holds_the_lease(
