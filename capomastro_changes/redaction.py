@@ -42,7 +42,10 @@ _ENCODED_USERINFO = re.compile(
     r"(?P<head>\b[a-z][a-z0-9+.-]*%3A%2F%2F)(?:(?!%2F)[^\s&#/?])*%40", re.IGNORECASE
 )
 # name=value in a query; the name is judged percent-decoded (?%74oken= is ?token=).
-_QUERY_PAIR = re.compile(r"(?P<head>[?&;](?P<name>[^=&#\s\"'<>?;]+)=)[^&#\s\"'<>]*")
+# A value ends at "&", ";" (the older separator) or "#"; "=" may be written %3D.
+_QUERY_PAIR = re.compile(
+    r"(?P<head>[?&;](?P<name>[^=&#\s\"'<>?;]+?)(?:=|%3D))[^&#;\s\"'<>]*", re.IGNORECASE
+)
 
 
 def is_secret_name(name: str) -> bool:

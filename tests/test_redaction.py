@@ -36,3 +36,11 @@ def test_known_secrets_are_masked_wherever_they_appear():
 
 def test_nothing_becomes_an_empty_string():
     assert redact_text(None) == ""
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["/n/?x=1;secret=TOPSEKRIT9", "/n/?secret%3DTOPSEKRIT9", "/n/?a=1&SECRET%3dTOPSEKRIT9"],
+)
+def test_a_semicolon_separator_or_an_encoded_equals_sign_hides_no_secret(line):
+    assert "TOPSEKRIT9" not in redact_text(line)

@@ -111,7 +111,9 @@ def when(moment: datetime | None) -> str:
     if moment is None:
         return NONE
     local = timezone.localtime(moment)
-    return f"{formats.date_format(local, 'DATETIME_FORMAT')} {local.tzname()}"
+    text = formats.date_format(local, "DATETIME_FORMAT")
+    zone = local.tzname() or ""
+    return text if text.endswith(zone) else f"{text} {zone}"  # a host's format may lack it
 
 
 def request_link(request_id: str | int) -> SafeString:

@@ -56,14 +56,14 @@ def figures(now: datetime | None = None) -> list[tuple[str, list[Figure]]]:
     behind = behind_dependencies()
     return [
         ("Sources", [
-            Figure("checked, last hour", checks.filter(started_at__gte=hour).count(),
+            Figure("checks, last hour", checks.filter(started_at__gte=hour).count(),
                    changelist("checkrecord", started_at__gte=hour)),
-            Figure("checked, last day", checks.filter(started_at__gte=day).count(),
+            Figure("checks, last day", checks.filter(started_at__gte=day).count(),
                    changelist("checkrecord", started_at__gte=day)),
-            Figure("changed, last hour",
+            Figure("changes found, last hour",
                    checks.filter(started_at__gte=hour, outcome__in=CHANGED).count(),
                    changelist("checkrecord", started_at__gte=hour, outcome__in=",".join(CHANGED))),
-            Figure("changed, last day",
+            Figure("changes found, last day",
                    checks.filter(started_at__gte=day, outcome__in=CHANGED).count(),
                    changelist("checkrecord", started_at__gte=day, outcome__in=",".join(CHANGED))),
             Figure("failing now", failing.count(),

@@ -19,6 +19,9 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     list_per_page = 50
 
+    class Media:
+        css = {"all": ["capomastro_changes/lists.css"]}
+
     def has_add_permission(self, request, obj=None):
         return False
 
@@ -32,7 +35,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 @admin.register(CheckRecord)
 class CheckRecordAdmin(URLSearchMixin, ReadOnlyAdmin):
     list_display = (
-        "started", "source", "outcome_badge", "old", "new", "took", "probe", "error_text",
+        "started", "source_short", "outcome_badge", "old", "new", "took", "probe", "error_text",
     )  # fmt: skip
     list_filter = ("outcome", "source__vcs")
     search_fields = ("source__url_key", "source__dependencies__name")
@@ -46,6 +49,10 @@ class CheckRecordAdmin(URLSearchMixin, ReadOnlyAdmin):
     @admin.display(description="started", ordering="started_at")
     def started(self, obj):
         return badges.when(obj.started_at)
+
+    @admin.display(description="source", ordering="source__url_key")
+    def source_short(self, obj):
+        return badges.short_location(obj.source.url, obj.source.branch)
 
     @admin.display(description="outcome", ordering="outcome")
     def outcome_badge(self, obj):
@@ -71,8 +78,8 @@ class CheckRecordAdmin(URLSearchMixin, ReadOnlyAdmin):
 @admin.register(RebuildRequest)
 class RebuildRequestAdmin(ReadOnlyAdmin):
     list_display = (
-        "number", "dependency", "rev", "reason", "state_badge", "detail_text", "requested_by",
-        "superseded", "build_link", "created",
+        "number", "dependency", "rev", "reason", "state_badge", "detail_text", "superseded",
+        "build_link", "created",
     )  # fmt: skip
     list_filter = ("state", "reason", "dependency__busy_policy")
     search_fields = ("dependency__name", "revision", "requested_by")

@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 import sys
 
+from django.utils import timezone
+
 from bygmester_hooks import bounds
 from capomastro_changes.coordination.errors import CoordinationError, LockError
 from capomastro_changes.coordination.keyspaces import keyspaces
@@ -148,7 +150,11 @@ def status_rows() -> list[tuple]:
                 waiting = f", #{lock.waiter.request} waits" if lock.waiter else ""
                 held.append(f"{dep.name}: #{lock.holder.request} builds{waiting}")
         revision = short_revision(state.last_revision, state.last_revno, "-")
-        when = f"{state.next_check_at:%H:%M:%S}" if state.next_check_at else "-"
+        when = (
+            f"{timezone.localtime(state.next_check_at):%Y-%m-%d %H:%M:%S %Z}"
+            if state.next_check_at
+            else "-"
+        )
         rows.append((f"#{state.source_id} {state.source}", state.source.vcs, revision or "-",
                      state.last_outcome or "-", when, "; ".join(held) or "free"))  # fmt: skip
     return rows

@@ -1,20 +1,16 @@
-"""``capomastro-changes ephemera list|invalidate``: what is kept, and never restoring it again."""
+"""``capomastro-changes ephemera list|invalidate``: what is kept, and never restoring it again.
+
+The parser is built before Django is set up, so the records are imported in
+the functions that read them.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from django.db.models import Q
-from django.utils import timezone
 
-from capomastro_changes.builds.ephemera.housekeeping import invalidate
-from capomastro_changes.models import Dependency, Ephemeron
-
-LIVE = (Ephemeron.STAGED, Ephemeron.COMMITTED)
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
+def add_arguments(parser: argparse.ArgumentParser, data_dir_help: str) -> None:
     actions = parser.add_subparsers(dest="action", required=True)
     shown = actions.add_parser("list", help="the archives kept: name, key, size, maker, last use")
     shown.add_argument("dependency", nargs="?", help="only this dependency's")
@@ -22,10 +18,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     gone = actions.add_parser("invalidate", help="never restore a dependency's archives again")
     gone.add_argument("dependency", help="the dependency's name")
     gone.add_argument("name", nargs="?", help="only this set (default: every set)")
+    for action in (shown, gone):
+        action.add_argument("--data-dir", help=data_dir_help)
 
 
 def run(args) -> int:
     """The chosen action; 2 with one line for an unknown dependency."""
+    from capomastro_changes.builds.ephemera.housekeeping import invalidate
+    from capomastro_changes.models import Dependency, Ephemeron
+
     dependency = None
     if args.dependency:
         dependency = Dependency.objects.filter(name=args.dependency).first()
@@ -46,11 +47,15 @@ def run(args) -> int:
 
 def show(dependency, every: bool) -> int:
     """A table of archives, newest first."""
+    from django.utils import timezone
+
+    from capomastro_changes.models import Ephemeron
+
     found = Ephemeron.objects.select_related("dependency", "made_by__job")
     if dependency is not None:
         found = found.filter(dependency=dependency)
     if not every:
-        found = found.filter(Q(state__in=LIVE))
+        found = found.filter(state__in=(Ephemeron.STAGED, Ephemeron.COMMITTED))
     rows = [("dependency", "name", "key", "state", "size", "made by", "last restored")]
     for archive in found.order_by("-created_at")[:500]:
         maker = archive.made_by or f"request #{archive.made_by_request_id}"

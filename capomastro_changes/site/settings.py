@@ -87,6 +87,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USE_TZ = True
 TIME_ZONE = "UTC"
+# Django's English formats with the time zone added: one date format on every page.
+FORMAT_MODULE_PATH = "capomastro_changes.site.formats"
 LANGUAGE_CODE = "en-us"
 STATIC_URL = "static/"
 # WhiteNoise serves the admin's and the app's static files straight from the apps

@@ -165,7 +165,10 @@ def ephemera_restored(request: HttpRequest, archive_id: int) -> JsonResponse:
     return JsonResponse({"recorded": True})
 
 
+@never_cache
 @require_http_methods(["GET"])
 def ephemera_root(request: HttpRequest) -> JsonResponse:
-    """The base the builder is given as ``EPHEMERA_URL``: says what lies under it."""
+    """The base the builder is given as ``EPHEMERA_URL``: for a live token, what lies under it."""
+    if grant_of(given_token(request)) is None:
+        return _refuse(request, 403, DENIED)
     return JsonResponse({"sets": "sets/<name>/?key=<sha256>", "archives": "archives/<id>/"})

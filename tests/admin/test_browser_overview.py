@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
+from capomastro_changes.models import CheckRecord, RebuildRequest
 from capomastro_changes.testing.factories import make_dependency, make_source
 from tests.admin.test_browser import PASSWORD, Operator, browser  # noqa: F401 (fixture)
 from tests.admin.test_overview import overview_world  # noqa: F401 (fixture)
@@ -13,7 +15,7 @@ from tests.admin.test_overview import overview_world  # noqa: F401 (fixture)
 pytestmark = [pytest.mark.slow]
 WIDTH, HEIGHT = 1280, 800
 LISTS = ("source", "dependency", "rebuildrequest", "checkrecord", "build", "projectbuild",
-         "jenkinsserver", "project")  # fmt: skip
+         "jenkinsserver", "project", "ephemeron", "ephemerapolicy")  # fmt: skip
 
 
 @pytest.fixture
@@ -38,7 +40,17 @@ def test_the_overview_and_the_lists_fit_1280_pixels(narrow, world):
     # A deployment's URLs are long: a source as the demo's, deep in a file system.
     deep = "/srv/build/repositories/" + "/".join(["team-platform-libraries"] * 4)
     source = make_source(url=f"https://git.example.com{deep}/libwide.git")
-    make_dependency(name="libwith-a-long-name-for-the-lists", source=source)
+    wide = make_dependency(name="libwith-a-long-name-for-the-lists", source=source)
+    CheckRecord.objects.create(
+        source=source, started_at=timezone.now(), duration_ms=1234.5, outcome="error",
+        old_revision="ab" * 20, new_revision="cd" * 20, probe="script probe through Jenkins",
+        error=f"could not read https://git.example.com{deep}/libwide.git: connection refused",
+    )  # fmt: skip
+    RebuildRequest.objects.create(
+        dependency=wide, revision="ef" * 20, reason="change", state="succeeded",
+        requested_by="capomastro-changes sweep", previous_revision="ab" * 20,
+        detail=f"libwith-a-long-name-for-the-lists #1234: SUCCESS; built {'ef' * 20}",
+    )  # fmt: skip
     narrow.open(reverse("admin:index"))
     assert narrow.find("#cc-overview svg.cc-chart")
     assert len(narrow.find_all("#cc-overview polyline.cc-series")) == 3

@@ -57,8 +57,8 @@ def test_the_overview_counts_what_the_world_holds_and_links_to_those_rows(
     shown = figures(html)
     expected = {
         "failing now": 1, "behind their source": 1, "locks held": 1, "running": 1,
-        "waiting for capacity": 1, "waiting for the lock": 0, "checked, last hour": 2,
-        "changed, last hour": 1,
+        "waiting for capacity": 1, "waiting for the lock": 0, "checks, last hour": 2,
+        "changes found, last hour": 1,
     }  # fmt: skip
     assert {k: shown[k][0] for k in expected} == expected
     for label, (number, link) in shown.items():

@@ -77,6 +77,14 @@ def test_status_and_check_beside_a_running_instance_leave_it_running(tmp_path):
     try:
         running.wait_for(" ready.")
         running.wait_for("beat: Starting")
+        password = (data_dir / "admin-password").read_text()
+        for argv in (("demo", "--no-serve", "--port", "0"), ("run", "--port", str(free_port()))):
+            refused = command(*argv, "--data-dir", str(data_dir), cwd=tmp_path, timeout=60)
+            assert refused.returncode == 2 and len(refused.stderr.splitlines()) == 1, refused
+            assert "is in use (a running instance's embedded Redis answers there)" in (
+                refused.stderr
+            )
+        assert (data_dir / "admin-password").read_text() == password  # nothing was wiped
         for argv in (("status",), ("check", "--all")):
             done = command(*argv, "--data-dir", str(data_dir), cwd=tmp_path)
             assert done.returncode in (0, 2), done.stderr  # 2: nothing to check yet
@@ -173,3 +181,37 @@ def test_an_unreachable_database_or_redis_is_one_line_and_starts_nothing(tmp_pat
     assert done.returncode == 1 and "Redis did not answer" in done.stderr
     assert "nothing was started" in done.stderr and "Traceback" not in done.stderr
     assert not processes_mentioning(str(data_dir))
+
+
+def test_the_demo_never_wipes_a_directory_it_did_not_make(tmp_path):
+    kept = tmp_path / "production"
+    kept.mkdir()
+    (kept / "db.sqlite3").write_text("an instance's records")
+    done = command("demo", "--no-serve", "--port", "0", "--data-dir", str(kept), cwd=tmp_path)
+    assert done.returncode == 2 and len(done.stderr.splitlines()) == 1, done
+    assert "holds data the demo did not make" in done.stderr
+    assert sorted(p.name for p in kept.iterdir()) == ["db.sqlite3"]
+    assert (kept / "db.sqlite3").read_text() == "an instance's records"
+
+
+@pytest.mark.parametrize("port", ["99999", "-5", "eighty"])
+def test_a_port_out_of_range_is_one_line(tmp_path, port):
+    done = command("run", "--port", port, "--data-dir", str(tmp_path / "d"), cwd=tmp_path)
+    assert done.returncode == 2 and "is not a port (0 to 65535)" in done.stderr
+    assert "Traceback" not in done.stderr and not (tmp_path / "d").exists()
+
+
+def test_a_redis_url_whose_port_is_not_a_number_is_one_line_without_its_password(tmp_path):
+    url = "redis://bob:Sup3rS3cretPW@127.0.0.1:notaport/0"
+    done = command("status", "--data-dir", str(tmp_path), cwd=tmp_path, REDIS_URL=url)
+    assert done.returncode == 2 and len(done.stderr.splitlines()) == 1, done
+    assert "has a port that is not a number" in done.stderr
+    assert "Sup3rS3cretPW" not in done.stderr + done.stdout
+
+
+def test_an_empty_database_file_is_no_database_and_status_writes_nothing(tmp_path):
+    (tmp_path / "db.sqlite3").touch()
+    done = command("status", "--data-dir", str(tmp_path), cwd=tmp_path)
+    assert done.returncode == 2 and "no database in" in done.stderr, done
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["db.sqlite3"]
+    assert (tmp_path / "db.sqlite3").stat().st_size == 0

@@ -21,7 +21,8 @@ def world(settings):
     server = make_server(notification_secret=SECRET)
     dep = make_dependency()
     project = make_project([dep])
-    return {"server_id": server.pk, "source_id": dep.source_id, "project_id": project.pk}
+    return {"server_id": server.pk, "source_id": dep.source_id, "project_id": project.pk,
+            "name": "cache", "archive_id": 1}  # fmt: skip
 
 
 def endpoints(world) -> list[tuple[str, str]]:
@@ -30,14 +31,18 @@ def endpoints(world) -> list[tuple[str, str]]:
     for pattern in app_urls.urlpatterns:
         assert isinstance(pattern, URLPattern)
         kwargs = {name: world[name] for name in pattern.pattern.converters}
-        method = "post" if pattern.name in ("jenkins-notification", "push") else "get"
+        posted = ("jenkins-notification", "push", "ephemera-restored")
+        method = "post" if pattern.name in posted else "get"
         found.append((method, reverse(f"capomastro_changes:{pattern.name}", kwargs=kwargs)))
     return found
 
 
 def test_every_endpoint_is_covered_here(world):
     names = {p.name for p in app_urls.urlpatterns}
-    assert names == {"jenkins-notification", "push", "source-status", "project-status", "metrics"}
+    assert names == {
+        "jenkins-notification", "push", "source-status", "project-status", "metrics",
+        "ephemera-root", "ephemera-set", "ephemera-archive", "ephemera-restored",
+    }  # fmt: skip
     assert get_resolver().resolve("/changes/metrics/")
 
 
