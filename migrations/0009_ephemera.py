@@ -37,6 +37,11 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.AddField(
+            model_name='rebuildrequest',
+            name='keeps_ephemera',
+            field=models.BooleanField(default=False, help_text='Its build was given an ephemera token (docs/ephemera.md).'),
+        ),
         migrations.CreateModel(
             name='EphemeraGrant',
             fields=[

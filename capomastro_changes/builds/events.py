@@ -43,7 +43,6 @@ from capomastro_changes.models import (
     Build,
     ChainLink,
     Dependency,
-    EphemeronUse,
     Job,
     ProjectBuild,
     ProjectBuildDependency,
@@ -235,7 +234,8 @@ def settle(request: RebuildRequest, build: Build, status: str) -> None:
         link(request, build)
         if not move(request.pk, IN_FLIGHT, state=final, build=build, detail=detail):
             return  # settled before (a replay, or the reaper got there first)
-        settle_uploads(request, build, succeeded)  # ephemera: restorable only after SUCCESS
+        if request.keeps_ephemera:  # its uploads: restorable only after SUCCESS
+            settle_uploads(request, build, succeeded)
         Dependency.objects.filter(pk=request.dependency_id).update(
             last_built_revision=request.revision, last_built_revno=request.revno
         )
@@ -248,7 +248,7 @@ def settle(request: RebuildRequest, build: Build, status: str) -> None:
             ).update(current_build=build)
     metrics.record_build_finished(final)
     log.info("%s finished: %s", build, status)
-    if EphemeronUse.objects.filter(request=request).exists():  # one line per set on Jenkins
+    if request.keeps_ephemera:  # one line per set used, on the Jenkins build page
         enqueue.after_commit("capomastro_changes.describe_build", request.pk)
     let_go(request)
     if succeeded:
@@ -279,7 +279,8 @@ def settle_stale(request: RebuildRequest, build: Build, status: str, newer: int)
     with transaction.atomic():
         if not move(request.pk, IN_FLIGHT, state=final, build=build, detail=detail):
             return
-        settle_uploads(request, build, succeeded=False)  # the newer holder's state wins
+        if request.keeps_ephemera:
+            settle_uploads(request, build, succeeded=False)  # the newer holder's state wins
         ProjectBuild.objects.filter(rebuild_request=request).update(
             status=status, phase=FINALIZED, ended_at=timezone.now()
         )

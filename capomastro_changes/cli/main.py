@@ -138,6 +138,12 @@ def data_dir_refusal(args) -> str:
         return ""
     given = args.data_dir or os.environ.get(DATA_DIR_VARIABLE) or ".capomastro-changes"
     path = Path(given).resolve()
+    if path.exists() and not path.is_dir():
+        return f"{path} is not a directory"
+    try:  # made here, before anything starts: a path that cannot be one is said now
+        (path if args.command == "run" else path.parent).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return f"cannot make {path} ({exc.strerror})"
     busy = in_use(path)
     if busy:
         return f"{path} is in use ({busy}); stop that instance first, or give another --data-dir"
@@ -163,6 +169,11 @@ def missing_database() -> str:
     data_dir = Path(os.environ.get(DATA_DIR_VARIABLE) or ".capomastro-changes").resolve()
     if holds_our_tables(data_dir / "db.sqlite3"):
         return ""
+    if holds_our_tables(data_dir / "demo" / "db.sqlite3"):
+        return (
+            f"no database in {data_dir}; the demo's is in {data_dir / 'demo'}: "
+            f"--data-dir {data_dir / 'demo'}"
+        )
     return (
         f"no database in {data_dir}; start an instance there first "
         f"('capomastro-changes run --data-dir {data_dir}'), or point --data-dir at one"

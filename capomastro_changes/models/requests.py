@@ -47,6 +47,9 @@ class RebuildRequest(models.Model):
     superseded_by = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="superseded"
     )
+    keeps_ephemera = models.BooleanField(
+        default=False, help_text="Its build was given an ephemera token (docs/ephemera.md)."
+    )
     upstream_request = models.ForeignKey(
         "self",
         on_delete=models.SET_NULL,

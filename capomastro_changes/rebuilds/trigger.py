@@ -124,6 +124,7 @@ def ephemera_parameters(request: RebuildRequest) -> dict[str, str]:
     if policy is None or policy.mode == EphemeraPolicy.OFF:
         return {}
     token = EphemeraGrant.mint(request, timedelta(seconds=settings.EPHEMERA_TOKEN_LIFETIME))
+    RebuildRequest.objects.filter(pk=request.pk).update(keeps_ephemera=True)
     base = settings.PUBLIC_URL.rstrip("/") + reverse("capomastro_changes:ephemera-root")
     return {"ephemera_url": base, "ephemera_token": token}
 

@@ -10,6 +10,9 @@ import os
 
 from celery import Celery
 
+from capomastro_changes.site.parent_watch import die_with_parent
+
+die_with_parent()  # a worker or beat that ``run`` started ends with it
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "capomastro_changes.site.settings")
 
 app = Celery("capomastro_changes")

@@ -9,6 +9,10 @@ redacting filter. Static files are served by WhiteNoise inside the app.
 
 import os
 
+from capomastro_changes.site.parent_watch import die_with_parent
+
+die_with_parent()  # the master that ``run`` started ends with it (and stops its workers)
+
 workers = int(os.environ.get("CAPOMASTRO_CHANGES_WEB_WORKERS", "2"))
 timeout = 60
 graceful_timeout = 20

@@ -25,9 +25,20 @@ class QuietHandler(WSGIRequestHandler):
             super().log_message(format, *shown)
 
 
+def child_environment(redis_url: str, **env) -> dict[str, str]:
+    """A child's environment: ours, the Redis URL, and who its parent is.
+
+    The child reads ``CAPOMASTRO_CHANGES_PARENT_PID`` at start-up
+    (:func:`capomastro_changes.site.parent_watch.die_with_parent`) and asks the
+    kernel to end it when this process dies, even of SIGKILL.
+    """
+    return dict(os.environ, REDIS_URL=redis_url, CAPOMASTRO_CHANGES_PARENT_PID=str(os.getpid()),
+                **env)  # fmt: skip
+
+
 def start_worker(redis_url: str, log_file: Path | None = None, beat: bool = True, **env):
     """A Celery worker (with embedded beat) on the same database and Redis as this process."""
-    environment = dict(os.environ, REDIS_URL=redis_url, **env)
+    environment = child_environment(redis_url, **env)
     argv = [
         sys.executable, "-m", "celery", "-A", "capomastro_changes.site.celery", "worker",
         "--loglevel", "INFO", "--concurrency", "2",
@@ -36,7 +47,10 @@ def start_worker(redis_url: str, log_file: Path | None = None, beat: bool = True
         schedule = Path(settings.CAPOMASTRO_CHANGES_DATA_DIR) / "beat-schedule"
         argv += ["--beat", "--schedule", str(schedule)]
     out = log_file.open("ab") if log_file else None
-    return subprocess.Popen(argv, env=environment, stdout=out, stderr=subprocess.STDOUT)
+    # Its own process group: Ctrl-C reaches the supervisor only, which stops it in order.
+    return subprocess.Popen(
+        argv, env=environment, stdout=out, stderr=subprocess.STDOUT, process_group=0
+    )
 
 
 def start_beat(redis_url: str) -> subprocess.Popen:
@@ -46,7 +60,7 @@ def start_beat(redis_url: str) -> subprocess.Popen:
         sys.executable, "-m", "celery", "-A", "capomastro_changes.site.celery", "beat",
         "--loglevel", "INFO", "--schedule", str(schedule),
     ]  # fmt: skip
-    return subprocess.Popen(argv, env=dict(os.environ, REDIS_URL=redis_url))
+    return subprocess.Popen(argv, env=child_environment(redis_url), process_group=0)
 
 
 def start_web(host: str, port: int, redis_url: str) -> subprocess.Popen:
@@ -56,7 +70,7 @@ def start_web(host: str, port: int, redis_url: str) -> subprocess.Popen:
         "--config", "python:capomastro_changes.site.gunicorn_conf",
         "--bind", f"{host}:{port}", "capomastro_changes.site.wsgi:application",
     ]  # fmt: skip
-    return subprocess.Popen(argv, env=dict(os.environ, REDIS_URL=redis_url))
+    return subprocess.Popen(argv, env=child_environment(redis_url), process_group=0)
 
 
 def stop(proc: subprocess.Popen | None, timeout: float = 20) -> None:

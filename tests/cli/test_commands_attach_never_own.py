@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import signal
 import socket
 import subprocess
 import sys
@@ -41,12 +42,14 @@ class Running:
         self.proc = subprocess.Popen(
             [str(COMMAND), "run", "--port", str(port), "--data-dir", str(data_dir)],
             cwd=cwd, env=fresh_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            text=True,
+            text=True, start_new_session=True,  # a terminal of its own: Ctrl-C is its alone
         )  # fmt: skip
         self.lines: queue.Queue[str] = queue.Queue()
         self.seen: list[str] = []
-        threading.Thread(target=lambda: [self.lines.put(x) for x in self.proc.stdout],
-                         daemon=True).start()  # fmt: skip
+        self.reader = threading.Thread(
+            target=lambda: [self.lines.put(x) for x in self.proc.stdout], daemon=True
+        )
+        self.reader.start()
 
     def wait_for(self, text: str, seconds: float = 90) -> None:
         deadline = time.monotonic() + seconds
@@ -62,6 +65,13 @@ class Running:
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.wait(timeout=30)
+        self.finish()
+
+    def finish(self) -> None:
+        """Read to the end (every process that held the output has closed it), then close."""
+        self.reader.join(timeout=60)
+        while not self.lines.empty():
+            self.seen.append(self.lines.get())
         self.proc.stdout.close()
 
 
@@ -215,3 +225,46 @@ def test_an_empty_database_file_is_no_database_and_status_writes_nothing(tmp_pat
     assert done.returncode == 2 and "no database in" in done.stderr, done
     assert sorted(p.name for p in tmp_path.iterdir()) == ["db.sqlite3"]
     assert (tmp_path / "db.sqlite3").stat().st_size == 0
+
+
+def gone_within(seconds: float, *texts: str) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not any(processes_mentioning(t) for t in texts):
+            return True
+        time.sleep(0.2)
+    return False
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_run_and_everything_it_started_with_status_0(tmp_path):
+    data_dir, port = tmp_path / "data", free_port()
+    running = Running(tmp_path, data_dir, port)
+    running.wait_for(" ready.")
+    running.wait_for("beat: Starting")
+    os.killpg(running.proc.pid, signal.SIGINT)  # what Ctrl-C in its terminal sends
+    assert running.proc.wait(timeout=60) == 0
+    running.finish()
+    said = "".join(running.seen)
+    assert "stopping the rest" not in said, said
+    assert gone_within(20, str(data_dir / "beat-schedule"), f"127.0.0.1:{port}")
+
+
+@pytest.mark.slow
+def test_run_killed_with_sigkill_takes_its_processes_along_and_leaves_no_redis_for_good(tmp_path):
+    data_dir, port = tmp_path / "data", free_port()
+    running = Running(tmp_path, data_dir, port)
+    running.wait_for(" ready.")
+    running.wait_for("beat: Starting")
+    running.proc.kill()
+    running.proc.wait(timeout=30)
+    # The worker, beat and web server end with it (the kernel tells them)...
+    assert gone_within(30, str(data_dir / "beat-schedule"), f"127.0.0.1:{port}")
+    running.finish()
+    # ...and its embedded Redis, left running, is taken over and stopped by the next
+    # command on that directory, since its owner is dead.
+    assert embedded_redis(data_dir).ping()
+    done = command("status", "--data-dir", str(data_dir), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    with pytest.raises(redis.ConnectionError):
+        embedded_redis(data_dir).ping()
