@@ -80,7 +80,7 @@ def pack(workspace: Path, paths: list[str], archive: Path, max_size: int) -> Pac
         info.uname = info.gname = ""
         info.mode &= 0o755
         totals["bytes"] += info.size if info.isreg() else 0
-        totals["files"] += 1
+        totals["files"] += 0 if info.isdir() else 1  # as restore counts: files and links
         if totals["bytes"] > max_size:
             raise TooLarge(f"more than {max_size} bytes in {', '.join(wanted)}")
         return info

@@ -93,3 +93,14 @@ def test_invalidating_from_the_admin_needs_the_change_permission(used):
     staff("view_ephemeron", "change_ephemeron").post(url, form)
     archive.refresh_from_db()
     assert archive.state == Ephemeron.INVALIDATED and not archive.storage_name
+
+
+def test_the_status_json_carries_the_sets_a_project_build_used(used, settings, client):
+    settings.CAPOMASTRO_CHANGES_API_TOKENS = ["status-token-" + "x" * 30]
+    _, pb, archive = used
+    url = reverse("capomastro_changes:project-status", args=[pb.project_id])
+    document = client.get(url, HTTP_AUTHORIZATION="Bearer status-token-" + "x" * 30).json()
+    (used_set,) = document["builds"][0]["ephemera"]
+    assert used_set["kind"] == "restored" and used_set["outcome"] == "ok"
+    assert (used_set["archive"], used_set["sha256"]) == (archive.pk, "5" * 64)
+    assert used_set["made_by"].startswith(f"{archive.made_by} at ")

@@ -165,3 +165,18 @@ def test_a_staged_upload_is_not_restorable_until_its_build_succeeds():
     settle_uploads(request, None, succeeded=False)
     archive = Ephemeron.objects.get(dependency=dep)
     assert archive.state == Ephemeron.DISCARDED and not archive.storage_name
+
+
+def test_another_keys_archive_is_restored_only_when_the_dependency_allows_fallback():
+    dep, request, _ = building("lib")
+    made = committed(request)
+    later = RebuildRequest.objects.create(
+        dependency=dep, revision="r2", reason="change", state="building"
+    )
+    token = EphemeraGrant.mint(later, timedelta(hours=1))
+    other_key = {"key": "cd" * 32, "fallback": "1"}
+    assert find(Client(), token, **other_key).status_code == 404  # the policy says no
+    EphemeraPolicy.objects.filter(dependency=dep).update(allow_fallback=True)
+    found = find(Client(), token, **other_key)
+    assert found.status_code == 200
+    assert (found.json()["id"], found.json()["exact"]) == (made.pk, False)
