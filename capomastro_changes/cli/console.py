@@ -15,6 +15,7 @@ import sys
 from django.utils import timezone
 
 from bygmester_hooks import bounds
+from capomastro_changes.coordination.connection import unreachable
 from capomastro_changes.coordination.errors import CoordinationError, LockError
 from capomastro_changes.coordination.keyspaces import keyspaces
 from capomastro_changes.detection.check import check_source
@@ -95,11 +96,20 @@ def check(names: list[str], every: bool = False) -> int:
     if not states:
         print(f"no sources to check ({HOW_TO_NAME}, or --all)", file=sys.stderr)
         return 2
+    silent = unreachable()
+    if silent:  # said once, not once per source (each would wait out the socket timeout)
+        print(f"capomastro-changes check: Redis did not answer ({redact_text(silent)}); "
+              "nothing checked", file=sys.stderr)  # fmt: skip
+        return 1
     failed = 0
     for n, state in enumerate(states, 1):
         outcome, bad = check_one(state.source_id)
         failed += bad
         print(f"{progress(n, len(states))} #{state.source_id} {state.source}: {outcome}")
+        if bad and unreachable() and n < len(states):
+            print(f"capomastro-changes check: Redis stopped answering; {len(states) - n} "
+                  "sources not checked", file=sys.stderr)  # fmt: skip
+            return 1
     return 1 if failed else 0
 
 

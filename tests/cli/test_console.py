@@ -4,7 +4,7 @@ import pytest
 
 from capomastro_changes.cli.main import main
 from capomastro_changes.coordination.keyspaces import keyspaces
-from capomastro_changes.models import Source
+from capomastro_changes.models import CheckRecord, Source
 from capomastro_changes.testing.factories import make_dependency
 from capomastro_changes.testing.repos import make_git
 
@@ -103,6 +103,19 @@ def test_status_with_redis_away_says_so_in_one_line(here, settings, capsys):
     assert out == ""
     assert err.startswith("capomastro-changes status: cannot read the build locks, Redis did not")
     assert err.count("\n") == 1 and "Traceback" not in err and "redis-password-1" not in err
+
+
+def test_check_with_redis_away_says_so_once_and_checks_nothing(here, settings, capsys):
+    settings.CAPOMASTRO_CHANGES_REDIS_URL = "redis://:redis-password-1@127.0.0.1:1/0"
+    settings.CAPOMASTRO_CHANGES_REDIS_SOCKET_TIMEOUT = 0.5
+    for name in ("libfoo", "libbar", "libbaz"):
+        make_dependency(name=name)
+    assert main(["check", "--all"]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1, err
+    assert err.startswith("capomastro-changes check: Redis did not answer (")
+    assert err.rstrip().endswith("nothing checked") and "redis-password-1" not in err
+    assert not CheckRecord.objects.exists()
 
 
 def test_a_password_quoted_in_a_check_error_is_shown_as_stars(tmp_path, here, capsys):
