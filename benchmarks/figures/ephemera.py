@@ -214,7 +214,8 @@ def run_figures(tmp: Path, env: dict, base: str, master: int, files, file_size, 
     samples: dict[str, list[float]] = {"ours": [], "tar": []}
 
     def restore_ours():
-        done = subprocess.run([command, "restore", "cache"], capture_output=True, text=True,
+        argv = [command, "restore", "cache", "cache"]
+        done = subprocess.run(argv, capture_output=True, text=True,
                               env={**build_env, "WORKSPACE": str(ours_dir)})  # fmt: skip
         if "restored cache" not in done.stderr:
             raise RuntimeError(f"restore failed: {done.stderr.strip()}")

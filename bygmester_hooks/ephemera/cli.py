@@ -105,7 +105,11 @@ def build_parser() -> argparse.ArgumentParser:
     keep.add_argument("paths", nargs="*", metavar="PATH", help="relative to the workspace")
     keep.add_argument("--max-size", type=size, default=DEFAULT_MAX, help="e.g. 500M, 2G")
     back = commands.add_parser("restore", help="unfurl the newest archive of a set")
-    back.add_argument("name", nargs="?")
+    back.add_argument("name", nargs="?", help="the set's name")
+    back.add_argument(
+        "paths", nargs="*", metavar="PATH",
+        help="the set's paths, as persist was given them: nothing else is ever written",
+    )  # fmt: skip
     back.add_argument(
         "--fallback", action="store_true",
         help="if no archive has this key, take the set's newest (if the dependency allows it)",
@@ -125,8 +129,8 @@ def specs_of(args) -> list[SetSpec]:
         specs = read_sets(args.sets_file)
     elif args.name:
         specs = [SetSpec(args.name, list(getattr(args, "paths", [])), list(args.key_file))]
-        if args.command == "persist" and not specs[0].paths:
-            raise Usage("persist needs at least one PATH")
+        if not specs[0].paths:
+            raise Usage(f"{args.command} needs the set's PATHs after its NAME")
     else:
         raise Usage("give a set NAME, or --from a sets file")
     for spec in specs:
@@ -154,11 +158,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     status = 0
     for spec in specs:
         try:
-            key = make_key(spec.name, [Path(f) for f in spec.key_files], workspace, revision)
+            key_files = [Path(f) for f in spec.key_files]
+            key = make_key(spec.name, spec.paths, key_files, workspace, revision)
         except KeyFileError as exc:
             return say(str(exc), EXIT_USAGE)
         if args.command == "restore":
-            say(restore(server, workspace, spec.name, key, args.fallback).line, 0)
+            say(restore(server, workspace, spec.name, key, args.fallback, spec.paths).line, 0)
             continue
         try:
             say(persist(server, workspace, spec.name, key, spec.paths, args.max_size), 0)

@@ -1,7 +1,9 @@
-"""What names a set of ephemera: its name, the hashes of its key files, the bygmester revision.
+"""What names a set of ephemera: its name, its paths, its key files' hashes, the bygmester
+revision.
 
-Two builds restore each other's archives only when all three agree, so a
-changed lock file or a new bygmester branch revision starts from pristine.
+Two builds restore each other's archives only when all four agree, so a
+changed lock file or a new bygmester branch revision starts from pristine,
+and an archive made for other paths is never taken for this set.
 """
 
 from __future__ import annotations
@@ -64,7 +66,9 @@ def bygmester_revision(workspace: Path) -> str:
     return words[-1] if done.returncode == 0 and words else ""
 
 
-def make_key(name: str, key_files: Sequence[Path], workspace: Path, revision: str) -> str:
+def make_key(
+    name: str, paths: Sequence[str], key_files: Sequence[Path], workspace: Path, revision: str
+) -> str:
     """The set's key: 64 hex characters.
 
     Raises:
@@ -72,6 +76,7 @@ def make_key(name: str, key_files: Sequence[Path], workspace: Path, revision: st
     """
     digest = hashlib.sha256(VERSION)
     digest.update(name.encode() + b"\0" + revision.encode() + b"\0")
+    digest.update("\0".join(sorted(set(paths))).encode() + b"\0\0")
     for given in key_files:
         path = given if given.is_absolute() else workspace / given
         try:

@@ -75,8 +75,14 @@ class _Download(threading.Thread):
             raise Refused(self.error)
 
 
-def restore(server: Server, workspace: Path, name: str, key: str, fallback: bool) -> Outcome:
-    """Unfurl the newest archive of (name, key) over the workspace, if there is a good one."""
+def restore(
+    server: Server, workspace: Path, name: str, key: str, fallback: bool, paths: list[str]
+) -> Outcome:
+    """Unfurl the newest archive of (name, key) over the workspace, if there is a good one.
+
+    Only ``paths``, the set's paths as this build names them, are ever written:
+    an archive the server says holds any other path is refused whole.
+    """
     try:
         found = server.find(name, key, fallback)
     except Missing:
@@ -86,10 +92,13 @@ def restore(server: Server, workspace: Path, name: str, key: str, fallback: bool
     archive_id = int(found.get("id", 0))
     made = found.get("made_by") or "an earlier build"
     try:
-        paths = [member_path(str(p)) for p in found.get("paths") or ()]
-        if not paths:
-            raise Refused("the server names no paths for it")
-        files = unfurl(server, workspace, found, paths)
+        wanted = sorted({member_path(p) for p in paths})
+        recorded = sorted({member_path(str(p)) for p in found.get("paths") or ()})
+        if recorded != wanted:
+            raise Refused(
+                f"it holds {', '.join(recorded) or 'no paths'}, the set names {', '.join(wanted)}"
+            )
+        files = unfurl(server, workspace, found, wanted)
     except (Refused, PathRefused) as exc:
         server.report(archive_id, ok=False, why=str(exc))
         return Outcome(

@@ -74,6 +74,8 @@ class _Reader:
         self.stream = io.BufferedReader(_Gunzip(chunks), CHUNK)
 
     def exactly(self, count: int) -> bytes:
+        if count < 0:  # read(-1) would read everything left, into memory
+            raise Refused("a negative length in a member header")
         data = self.stream.read(count)
         if len(data) != count:
             raise Refused("the archive ends in the middle of a member")
@@ -136,6 +138,8 @@ class Unpacker:
                 info = tarfile.TarInfo.frombuf(header, "utf-8", "surrogateescape")
             except tarfile.HeaderError as exc:
                 raise Refused(f"a malformed member header ({exc})") from exc
+            if info.size < 0:
+                raise Refused(f"{info.name}: a negative size")
             padding = -info.size % BLOCK
             if info.type in (tarfile.XHDTYPE, tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK):
                 if info.size > PAX_LIMIT:
@@ -155,10 +159,9 @@ class Unpacker:
             if "linkpath" in overrides:
                 info.linkname = overrides["linkpath"]
             if "size" in overrides:
-                try:
-                    info.size = int(overrides["size"])
-                except ValueError as exc:
-                    raise Refused(f"{name}: a malformed size") from exc
+                if not overrides["size"].isascii() or not overrides["size"].isdigit():
+                    raise Refused(f"{name}: a malformed size ({overrides['size'][:20]!r})")
+                info.size = int(overrides["size"])
                 padding = -info.size % BLOCK
             overrides = {}
             name = self.checked_name(name, info)

@@ -126,3 +126,24 @@ def test_a_member_longer_than_the_archive_is_refused_as_truncated(tmp_path):
 def test_bytes_that_are_not_gzip_are_refused(tmp_path):
     with pytest.raises(Refused, match="not a gzip"):
         unpack(tmp_path, b"PK\x03\x04 this is a zip file, not ours" * 20)
+
+
+def test_a_negative_size_is_refused_before_anything_is_read(tmp_path):
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        info, _ = member("cache/x")
+        info.pax_headers = {"size": "-1"}
+        tar.addfile(info, io.BytesIO(b""))
+    bomb = gzip.compress(raw.getvalue() + bytes(64 << 20))  # 64 MB of zeros after it
+    read = []
+
+    def chunks():
+        for i in range(0, len(bomb), 4096):
+            read.append(i)
+            yield bomb[i : i + 4096]
+
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    with pytest.raises(Refused, match="malformed size"):
+        Unpacker(staging, ["cache"], 1 << 20).run(chunks())
+    assert len(read) * 4096 < len(bomb)  # it stopped at the header, not at the end
