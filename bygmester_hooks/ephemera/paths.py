@@ -1,8 +1,13 @@
-"""Which paths a set may name: relative to the workspace, never out of it."""
+"""Which paths a set may name: relative to the workspace, never out of it, never the
+job type's ``bygmester`` branch (the template runs its launcher from there) and never a
+restore's own staging directory."""
 
 from __future__ import annotations
 
 import posixpath
+
+RESERVED = "bygmester"  # the job type's branch, fresh in every build
+STAGING_PREFIX = ".ephemera-"  # where restore and persist work
 
 
 class PathRefused(ValueError):
@@ -23,6 +28,9 @@ def member_path(given: str) -> str:
         raise PathRefused(f"{given}: out of the workspace")
     if any(part == ".." for part in given.split("/")):
         raise PathRefused(f"{given}: '..' in a path")
+    first = clean.split("/", 1)[0]
+    if first == RESERVED or first.startswith(STAGING_PREFIX):
+        raise PathRefused(f"{given}: {first} is not the builds' to keep")
     return clean
 
 

@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 
 from bygmester_hooks.ephemera.packing import pack
-from bygmester_hooks.ephemera.paths import member_path
+from bygmester_hooks.ephemera.paths import STAGING_PREFIX, member_path
 from bygmester_hooks.ephemera.transfer import Server
 
 
@@ -26,7 +26,9 @@ def persist(
         TransferError: the server could not be reached or refused it.
     """
     paths = sorted({member_path(p) for p in paths})
-    handle, where = tempfile.mkstemp(prefix=".ephemera-persist-", suffix=".tar.gz", dir=workspace)
+    handle, where = tempfile.mkstemp(
+        prefix=f"{STAGING_PREFIX}persist-", suffix=".tar.gz", dir=workspace
+    )
     os.close(handle)
     archive = Path(where)
     try:

@@ -18,7 +18,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from bygmester_hooks.ephemera.paths import PathRefused, member_path
+from bygmester_hooks.ephemera.paths import STAGING_PREFIX, PathRefused, member_path
 from bygmester_hooks.ephemera.transfer import Missing, Server, TransferError
 from bygmester_hooks.ephemera.unpacking import Refused, Unpacker
 
@@ -120,7 +120,7 @@ def unfurl(server: Server, workspace: Path, found: dict, paths: list[str]) -> in
         Refused: the archive broke a rule, or its checksum or size is not the recorded one.
     """
     root = workspace.resolve()
-    staging = Path(tempfile.mkdtemp(prefix=".ephemera-restore-", dir=root))
+    staging = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}restore-", dir=root))
     download = _Download(server, int(found["id"]), int(found.get("size", 0)))
     try:
         unpacker = Unpacker(staging, paths, int(found.get("unpacked_size", 0)))

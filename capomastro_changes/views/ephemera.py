@@ -65,6 +65,10 @@ def ephemera_set(request: HttpRequest, name: str) -> JsonResponse:
         return JsonResponse(finding.description(found, key))
     if policy.mode != EphemeraPolicy.PERSIST:
         return _refuse(request, 403, f"{dependency} restores ephemera but keeps none")
+    tainted = finding.invalidated_use(grant.request, name)
+    if tainted is not None:
+        return _refuse(request, 409, f"this build restored archive #{tainted} of {name}, since "
+                       "invalidated: nothing made from it is kept")  # fmt: skip
     try:
         upload = announced(request, policy.max_size)
         archive = staging.stage(grant, name, key, request, upload, policy.max_size)

@@ -19,6 +19,7 @@ from capomastro_changes.models import (
     RebuildRequest,
 )
 from capomastro_changes.testing.factories import make_dependency, make_project
+from tests.security.test_ephemera_tokens import drained
 
 pytestmark = pytest.mark.django_db
 PASSWORD = "a-long-enough-password-for-tests"
@@ -72,7 +73,7 @@ def test_a_builds_page_and_its_project_builds_page_show_the_set_it_restored(used
         assert "sha256 " + "5" * 64 in page and f"made by {archive.made_by} at" in page
         assert f'href="{download}"' in page
     got = admin_client.get(download)
-    assert got.status_code == 200 and b"".join(got.streaming_content) == b"archive bytes"
+    assert got.status_code == 200 and drained(got) == b"archive bytes"
 
 
 def test_staff_without_the_view_permission_on_ephemera_cannot_download(used):
@@ -81,7 +82,7 @@ def test_staff_without_the_view_permission_on_ephemera_cannot_download(used):
     assert staff("view_build").get(download).status_code == 403
     assert Client().get(download).status_code == 403
     allowed = staff("view_ephemeron").get(download)
-    assert allowed.status_code == 200 and b"".join(allowed.streaming_content) == b"archive bytes"
+    assert allowed.status_code == 200 and drained(allowed) == b"archive bytes"
 
 
 def test_invalidating_from_the_admin_needs_the_change_permission(used):

@@ -1,8 +1,8 @@
 """A restore writes only the paths the build names for the set, whatever an uploader claimed.
 
-An archive is uploaded with the victim's key but recorded for ``bygmester``
-(where the template's launcher lives); the next build's restore of set
-``cache`` refuses it whole and leaves ``bygmester/`` as the build branched it.
+An archive is uploaded with the victim's key but recorded for ``src`` (the
+build's own sources: a build made quietly wrong); the next build's restore of
+set ``cache`` refuses it whole and leaves ``src/`` as the build checked it out.
 Real HTTP to the endpoints on a live server.
 """
 
@@ -51,31 +51,31 @@ def test_an_archive_recorded_for_other_paths_is_refused_and_nothing_is_replaced(
     EphemeraPolicy.objects.create(dependency=dep)
     key = make_key("cache", ["cache"], [], tmp_path, "rev1")  # the victim's key, known to all
     evil = tmp_path / "evil"
-    (evil / "bygmester").mkdir(parents=True)
-    (evil / "bygmester" / "lxc-launch").write_text("#!/bin/sh\necho PWNED\n")
-    packed = pack(evil, ["bygmester"], tmp_path / "evil.tar.gz", 1 << 20)
+    (evil / "src").mkdir(parents=True)
+    (evil / "src" / "main.c").write_text("int main(void) { return backdoor(); }\n")
+    packed = pack(evil, ["src"], tmp_path / "evil.tar.gz", 1 << 20)
     attacker, token = building(dep, "r1")
     Server(endpoints, token).upload("cache", key, packed.archive, {
         "X-Ephemera-Unpacked-Size": str(packed.unpacked_size),
         "X-Ephemera-SHA256": packed.sha256,
-        "X-Ephemera-Paths": json.dumps(["bygmester"]),
+        "X-Ephemera-Paths": json.dumps(["src"]),
     })  # fmt: skip
     settle_uploads(attacker, None, succeeded=True)
 
     victim = tmp_path / "victim"
-    (victim / "bygmester").mkdir(parents=True)
-    (victim / "bygmester" / "lxc-launch").write_text("the real launcher\n")
+    (victim / "src").mkdir(parents=True)
+    (victim / "src" / "main.c").write_text("int main(void) { return 0; }\n")
     _, next_token = building(dep, "r2")
     outcome = restore(Server(endpoints, next_token), victim, "cache", key, False, ["cache"])
     assert not outcome.restored
-    assert "refused: it holds bygmester, the set names cache" in outcome.line
-    assert (victim / "bygmester" / "lxc-launch").read_text() == "the real launcher\n"
-    assert sorted(p.name for p in victim.iterdir()) == ["bygmester"]
+    assert "refused: it holds src, the set names cache" in outcome.line
+    assert (victim / "src" / "main.c").read_text() == "int main(void) { return 0; }\n"
+    assert sorted(p.name for p in victim.iterdir()) == ["src"]
 
 
 def test_the_key_covers_the_paths():
     here = Path(".")
-    assert make_key("cache", ["cache"], [], here, "r") != make_key("cache", ["bygmester"], [],
+    assert make_key("cache", ["cache"], [], here, "r") != make_key("cache", ["src"], [],
                                                                   here, "r")  # fmt: skip
     assert make_key("cache", ["a", "b"], [], here, "r") == make_key("cache", ["b", "a"], [],
                                                                    here, "r")  # fmt: skip

@@ -19,6 +19,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from capomastro_changes.builds.ephemera.housekeeping import invalidate
 from capomastro_changes.builds.ephemera.staging import settle_uploads
 from capomastro_changes.models import (
     Build,
@@ -80,6 +81,11 @@ def find(client: Client, token: str, name="cache", **query):
     return client.get(url, {"key": KEY, **query}, HTTP_AUTHORIZATION=f"Bearer {token}")
 
 
+def drained(response) -> bytes:
+    """A streamed answer's bytes, read to the end (the test client then closes its file)."""
+    return b"".join(response.streaming_content)
+
+
 def committed(request, data=None) -> Ephemeron:
     """An archive of ``request``'s build, uploaded and committed by its SUCCESS."""
     client = Client()
@@ -101,7 +107,7 @@ def test_a_build_finds_and_downloads_its_own_dependencys_archive():
     assert found.status_code == 200 and found.json()["id"] == made.pk
     url = reverse("capomastro_changes:ephemera-archive", args=[made.pk])
     got = Client().get(url, HTTP_AUTHORIZATION=f"Bearer {later_token}")
-    assert got.status_code == 200 and b"".join(got.streaming_content) == archive_bytes()
+    assert got.status_code == 200 and drained(got) == archive_bytes()
 
 
 def test_a_build_of_one_dependency_can_neither_read_nor_overwrite_anothers(caplog):
@@ -180,3 +186,40 @@ def test_another_keys_archive_is_restored_only_when_the_dependency_allows_fallba
     found = find(Client(), token, **other_key)
     assert found.status_code == 200
     assert (found.json()["id"], found.json()["exact"]) == (made.pk, False)
+
+
+def test_nothing_made_from_an_archive_invalidated_while_in_use_is_kept():
+    dep, request, _ = building("lib")
+    made = committed(request)
+    later = RebuildRequest.objects.create(
+        dependency=dep, revision="r2", reason="change", state="building"
+    )
+    token = EphemeraGrant.mint(later, timedelta(hours=1))
+    url = reverse("capomastro_changes:ephemera-archive", args=[made.pk])
+    fetched = Client().get(url, HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert fetched.status_code == 200 and drained(fetched) == archive_bytes()
+    assert upload(Client(), token, archive_bytes(b"from it")).status_code == 201  # staged first
+    invalidate(Ephemeron.objects.filter(pk=made.pk), by="a test")
+    again = upload(Client(), token, archive_bytes(b"again"))
+    assert again.status_code == 409 and "since invalidated" in again.json()["error"]
+    build = Build.objects.create(job=dep.job, number=99, status="SUCCESS")
+    settle_uploads(later, build, succeeded=True)
+    staged = Ephemeron.objects.get(made_by_request=later)
+    assert staged.state == Ephemeron.DISCARDED and "invalidated" in staged.ended_why
+    assert find(Client(), token).status_code == 404  # nothing of that set is restorable
+
+
+@pytest.mark.parametrize(
+    "body, paths, says",
+    [
+        (b"PK\x03\x04 not ours", ["cache"], "not a gzip-compressed archive"),
+        (None, ["bygmester"], "bygmester is not the builds' to keep"),
+        (None, [".ephemera-restore-x"], "is not the builds' to keep"),
+    ],
+)
+def test_an_upload_of_other_bytes_or_of_the_branch_or_staging_is_refused(body, paths, says):
+    _, _, token = building("lib")
+    data = body or archive_bytes()
+    answer = upload(Client(), token, data, HTTP_X_EPHEMERA_PATHS=json.dumps(paths))
+    assert answer.status_code == 400 and says in answer.json()["error"]
+    assert not Ephemeron.objects.exists()

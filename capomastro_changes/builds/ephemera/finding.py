@@ -51,6 +51,20 @@ def note_outcome(archive: Ephemeron, request, ok: bool, why: str) -> bool:
     )
 
 
+def invalidated_use(request, name: str) -> int | None:
+    """The archive of set ``name`` this build restored that was invalidated since, if any."""
+    return (
+        EphemeronUse.objects.filter(
+            request=request,
+            kind=EphemeronUse.RESTORED,
+            used_invalidated=True,
+            ephemeron__name=name,
+        )  # fmt: skip
+        .values_list("ephemeron_id", flat=True)
+        .first()
+    )
+
+
 def uses_of_requests(request_ids) -> dict[int, list[EphemeronUse]]:
     """Each request's uses, oldest first, with their archives and makers (one query)."""
     found: dict[int, list[EphemeronUse]] = {}

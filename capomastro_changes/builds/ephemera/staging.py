@@ -81,7 +81,21 @@ def settle_uploads(request, build: Build | None, succeeded: bool) -> None:
         for name in names:
             transaction.on_commit(lambda name=name: delete(name))
         return
+    tainted = set(
+        EphemeronUse.objects.filter(
+            request=request, kind=EphemeronUse.RESTORED, used_invalidated=True
+        ).values_list("ephemeron__name", flat=True)
+    )
     for archive in staged.order_by("pk"):
+        if archive.name in tainted:  # made from an archive since invalidated: not kept
+            Ephemeron.objects.filter(pk=archive.pk).update(
+                state=Ephemeron.DISCARDED, ended_at=now, storage_name="",
+                ended_why="its build used an invalidated archive of this set",
+            )  # fmt: skip
+            transaction.on_commit(lambda name=archive.storage_name: delete(name))
+            log.warning("discarded ephemera %s of %s: its build used an invalidated archive",
+                        archive.name, build)  # fmt: skip
+            continue
         older = Ephemeron.objects.filter(
             dependency_id=archive.dependency_id, name=archive.name, key=archive.key,
             state=Ephemeron.COMMITTED,

@@ -21,6 +21,7 @@ from django.core.files.storage import FileSystemStorage, InvalidStorageError, st
 from capomastro_changes.conf import settings
 
 ALIAS = "ephemera"
+GZIP_MAGIC = b"\x1f\x8b"
 CHUNK = 1 << 20
 
 
@@ -75,6 +76,8 @@ def store(stream, length: int, limit: int, dependency_id: int, expected_sha: str
                 chunk = stream.read(min(CHUNK, length - received))
                 if not chunk:
                     break
+                if not received and not chunk.startswith(GZIP_MAGIC[: len(chunk)]):
+                    raise UploadRefused("not a gzip-compressed archive")
                 received += len(chunk)
                 digest.update(chunk)
                 handle.write(chunk)
