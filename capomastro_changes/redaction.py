@@ -92,6 +92,15 @@ def redact_url(url: str) -> str:
     return redact_text(url)
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
+
+
+def printable(text: str) -> str:
+    """``text`` for one log line: control characters escaped (``\\n``), so text a client
+    chose (a path, a header) can never start a line of its own that looks like ours."""
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode(), text)
+
+
 def redact_parameters(parameters) -> str:
     """Parameters (a mapping, or ``KEY=VALUE`` lines) fit to show: secret-named values masked."""
     if isinstance(parameters, dict):

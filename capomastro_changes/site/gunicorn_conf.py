@@ -14,6 +14,11 @@ from capomastro_changes.site.parent_watch import die_with_parent
 die_with_parent()  # the master that ``run`` started ends with it (and stops its workers)
 
 workers = int(os.environ.get("CAPOMASTRO_CHANGES_WEB_WORKERS", "2"))
+# Threads: a long ephemera upload or download (gigabytes at network speed) never
+# trips the worker timeout, which a sync worker applies to each whole request,
+# and one slow client holds one thread, not a whole worker.
+worker_class = "gthread"
+threads = int(os.environ.get("CAPOMASTRO_CHANGES_WEB_THREADS", "8"))
 timeout = 60
 graceful_timeout = 20
 accesslog = "-"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from capomastro_changes.redaction import redact_text
+from capomastro_changes.redaction import printable, redact_text
 
 
 class RedactSecrets(logging.Filter):
@@ -19,8 +19,10 @@ class RedactSecrets(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.msg, str):
             record.msg = redact_text(record.msg)
-        if isinstance(record.args, tuple):
-            record.args = tuple(redact_text(a) if isinstance(a, str) else a for a in record.args)
+        if isinstance(record.args, tuple):  # a client's text never starts a line of its own
+            record.args = tuple(
+                printable(redact_text(a)) if isinstance(a, str) else a for a in record.args
+            )
         elif isinstance(record.args, dict):  # gunicorn's access log: a dict of atoms
             record.args = {
                 k: redact_text(v) if isinstance(v, str) else v for k, v in record.args.items()

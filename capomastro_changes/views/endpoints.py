@@ -26,6 +26,7 @@ from capomastro_changes.builds.events import UnknownJob, record_event
 from capomastro_changes.builds.notifications import MAX_BODY_BYTES, BadNotification, parse_event
 from capomastro_changes.detection import push
 from capomastro_changes.models import JenkinsServer
+from capomastro_changes.redaction import printable
 from capomastro_changes.views import status
 from capomastro_changes.views.tokens import require_api_token
 
@@ -59,7 +60,7 @@ def jenkins_notification(request: HttpRequest, server_id: int) -> JsonResponse:
         event = parse_event(body)
         build = record_event(server, event)
     except (BadNotification, UnknownJob) as exc:
-        log.warning("bad notification for %s: %s", server, exc)
+        log.warning("bad notification for %s: %s", server, printable(str(exc)))
         return JsonResponse({"error": str(exc)}, status=400)
     answer = {"build": build.pk, "job": build.job.name, "phase": build.phase}
     if build.unexpected:  # kept and shown, but it moved no request and no lock

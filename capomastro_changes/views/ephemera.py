@@ -26,6 +26,7 @@ from capomastro_changes.builds.ephemera import finding, staging
 from capomastro_changes.builds.ephemera.grants import grant_of, policy_of
 from capomastro_changes.builds.ephemera.storage import UploadRefused, archive_storage
 from capomastro_changes.models import EphemeraPolicy, Ephemeron
+from capomastro_changes.redaction import printable
 from capomastro_changes.views.tokens import given_token
 
 log = logging.getLogger(__name__)
@@ -36,8 +37,8 @@ MAX_PATHS = 64
 
 def _refuse(request: HttpRequest, status: int, error: str) -> JsonResponse:
     log.warning(
-        "ephemera %s %s refused (%s): %s",
-        request.method, request.path, request.META.get("REMOTE_ADDR", "?"), error,
+        "ephemera %s %s refused (%s): %s", printable(request.method), printable(request.path),
+        request.META.get("REMOTE_ADDR", "?"), printable(error),
     )  # fmt: skip
     return JsonResponse({"error": error}, status=status)
 

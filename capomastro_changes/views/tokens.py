@@ -18,6 +18,7 @@ import logging
 from django.http import HttpRequest, JsonResponse
 
 from capomastro_changes.conf import PREFIX, settings
+from capomastro_changes.redaction import printable
 
 log = logging.getLogger(__name__)
 NOT_CONFIGURED = f"no API token is configured ({PREFIX}API_TOKENS): every request is refused"
@@ -59,10 +60,14 @@ def refusal(request: HttpRequest, allow_query: bool = False) -> JsonResponse | N
     """A 403 answer for a request without a valid token, or None to let it through."""
     tokens = configured_tokens()
     if not tokens:
-        log.warning("%s refused: %s (from %s)", request.path, NOT_CONFIGURED, _peer(request))
+        log.warning(
+            "%s refused: %s (from %s)", printable(request.path), NOT_CONFIGURED, _peer(request)
+        )
         return JsonResponse({"error": NOT_CONFIGURED}, status=403)
     if not token_matches(given_token(request, allow_query), tokens):
-        log.warning("%s refused: %s (from %s)", request.path, WRONG_TOKEN, _peer(request))
+        log.warning(
+            "%s refused: %s (from %s)", printable(request.path), WRONG_TOKEN, _peer(request)
+        )
         return JsonResponse({"error": WRONG_TOKEN}, status=403)
     return None
 

@@ -223,3 +223,11 @@ def test_an_upload_of_other_bytes_or_of_the_branch_or_staging_is_refused(body, p
     answer = upload(Client(), token, data, HTTP_X_EPHEMERA_PATHS=json.dumps(paths))
     assert answer.status_code == 400 and says in answer.json()["error"]
     assert not Ephemeron.objects.exists()
+
+
+def test_a_path_with_a_newline_cannot_write_a_log_line_of_its_own(caplog):
+    forged = "a\n2026-12-04 05:09:25,000 INFO capomastro_changes: committed ephemera"
+    url = reverse("capomastro_changes:ephemera-set", args=[forged])
+    assert Client().get(url, {"key": KEY}, HTTP_AUTHORIZATION="Bearer x").status_code == 403
+    assert caplog.records and all("\n" not in r.getMessage() for r in caplog.records)
+    assert "a\\n2026-12-04" in caplog.text

@@ -27,7 +27,9 @@ log = logging.getLogger(__name__)
 def end(archives, state: str, why: str) -> int:
     """Move ``archives`` to ``state`` with a reason, deleting their files after commit."""
     with transaction.atomic():
-        chosen = list(archives.select_for_update().values_list("pk", "storage_name"))
+        # Locked by primary key: PostgreSQL locks no row of a query's outer join.
+        rows = Ephemeron.objects.filter(pk__in=list(archives.values_list("pk", flat=True)))
+        chosen = list(rows.select_for_update().values_list("pk", "storage_name"))
         if not chosen:
             return 0
         Ephemeron.objects.filter(pk__in=[pk for pk, _ in chosen]).update(
