@@ -3,8 +3,10 @@
 Exit statuses:
     0  done; for ``restore`` also "nothing to restore", "server unreachable"
        and "archive refused": a build never fails because a cache is absent.
-    1  ``persist`` stored nothing (the server refused or could not be reached,
-       or the set is larger than ``--max-size``).
+    1  ``persist`` did not store a set (the server refused or could not be
+       reached, a path is missing or leads out of the workspace, a key file is
+       missing, or the set is larger than ``--max-size``); the other sets are
+       still done.
     2  a usage error: a bad set name or path, an unreadable key file or sets file.
 
 Environment: ``EPHEMERA_URL`` (the server's ephemera endpoints, passed by the
@@ -118,15 +120,19 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--key-file", action="append", default=[], metavar="FILE")
         sub.add_argument(
             "--from", dest="sets_file", type=Path, metavar="FILE",
-            help="a sets file: one 'NAME PATH... [--key-file FILE]...' per line",
+            help="a sets file (relative to the workspace): one 'NAME PATH... [--key-file FILE]...' "
+            "per line",
         )  # fmt: skip
     return parser
 
 
-def specs_of(args) -> list[SetSpec]:
-    """The sets to work on, from the command line or a sets file, checked."""
+def specs_of(args, workspace: Path) -> list[SetSpec]:
+    """The sets to work on, from the command line or a sets file, checked.
+
+    A relative sets file, like key files and set paths, is read from the workspace.
+    """
     if args.sets_file:
-        specs = read_sets(args.sets_file)
+        specs = read_sets(workspace / args.sets_file)
     elif args.name:
         specs = [SetSpec(args.name, list(getattr(args, "paths", [])), list(args.key_file))]
         if not specs[0].paths:
@@ -144,7 +150,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     workspace = Path(os.environ.get("WORKSPACE") or os.getcwd())
     try:
-        specs = specs_of(args)
+        specs = specs_of(args, workspace)
     except (Usage, ValueError) as exc:
         return say(str(exc), EXIT_USAGE)
     url, token = os.environ.get("EPHEMERA_URL", ""), os.environ.get("EPHEMERA_TOKEN", "")
@@ -156,20 +162,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     server = Server(url, token)
     revision = bygmester_revision(workspace)
     status = 0
-    for spec in specs:
+    for spec in specs:  # each set on its own: one that cannot be done stops no other
         try:
             key_files = [Path(f) for f in spec.key_files]
             key = make_key(spec.name, spec.paths, key_files, workspace, revision)
         except KeyFileError as exc:
-            return say(str(exc), EXIT_USAGE)
+            if args.command == "restore":
+                say(f"{spec.name} not restored: {exc}; building from pristine", 0)
+            else:
+                status = say(f"{spec.name} not stored: {exc}", EXIT_NOT_STORED)
+            continue
         if args.command == "restore":
             say(restore(server, workspace, spec.name, key, args.fallback, spec.paths).line, 0)
             continue
         try:
             say(persist(server, workspace, spec.name, key, spec.paths, args.max_size), 0)
-        except PathRefused as exc:
-            return say(str(exc), EXIT_USAGE)
-        except (TooLarge, TransferError) as exc:
+        except (PathRefused, TooLarge, TransferError, OSError) as exc:
             status = say(f"{spec.name} not stored: {exc}", EXIT_NOT_STORED)
     return status
 

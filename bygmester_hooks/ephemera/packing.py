@@ -18,6 +18,7 @@ from pathlib import Path
 from bygmester_hooks.ephemera.paths import PathRefused, member_path
 
 LEVEL = 1
+BLOCK = 512
 
 
 class TooLarge(ValueError):
@@ -68,6 +69,9 @@ def pack(workspace: Path, paths: list[str], archive: Path, max_size: int) -> Pac
     for name in wanted:
         if not os.path.lexists(root / name):
             raise PathRefused(f"{name}: no such file or directory in the workspace")
+        real = os.path.realpath(root / name)
+        if real != str(root) and not real.startswith(str(root) + os.sep):
+            raise PathRefused(f"{name}: leads out of the workspace (to {real}) through a link")
     totals = {"bytes": 0, "files": 0}
     skipped: list[str] = []
 
@@ -79,7 +83,8 @@ def pack(workspace: Path, paths: list[str], archive: Path, max_size: int) -> Pac
         info.uid = info.gid = 0
         info.uname = info.gname = ""
         info.mode &= 0o755
-        totals["bytes"] += info.size if info.isreg() else 0
+        # As restore counts: a block for every member, and a file's bytes.
+        totals["bytes"] += BLOCK + (info.size if info.isreg() else 0)
         totals["files"] += 0 if info.isdir() else 1  # as restore counts: files and links
         if totals["bytes"] > max_size:
             raise TooLarge(f"more than {max_size} bytes in {', '.join(wanted)}")

@@ -104,6 +104,10 @@ def restore(
         return Outcome(
             False, f"{name}: archive #{archive_id} ({made}) refused: {exc}; building from pristine"
         )
+    except OSError as exc:  # a workspace this build may not write: the build still goes on
+        why = f"cannot write the workspace ({exc.strerror or exc})"
+        server.report(archive_id, ok=False, why=why)
+        return Outcome(False, f"{name} not restored: {why}; building from pristine")
     server.report(archive_id, ok=True)
     exact = "" if found.get("exact", True) else ", from an older key"
     return Outcome(
@@ -146,6 +150,8 @@ def unfurl(server: Server, workspace: Path, found: dict, paths: list[str]) -> in
             raise Refused(_mismatch(download.digest.hexdigest(), recorded))
         if download.size != int(found.get("size", -1)):
             raise Refused(f"{download.size} bytes arrived, the server recorded {found['size']}")
+        for path in paths:  # every destination checked before any is touched
+            check_destination(root, path)
         for path in paths:
             put_in_place(root, staging, path)
         return unpacker.files
@@ -164,15 +170,20 @@ def _quietly(chunks):
         return
 
 
+def check_destination(root: Path, path: str) -> None:
+    """Refuse a path whose directory in the workspace leads out of it through a link."""
+    parent = os.path.realpath((root / path).parent)
+    if parent != str(root) and not parent.startswith(str(root) + os.sep):
+        raise Refused(f"{path}: its directory leads out of the workspace")
+
+
 def put_in_place(root: Path, staging: Path, path: str) -> None:
     """Replace the workspace's ``path`` with the staged one (if the archive held it)."""
     staged = staging / path
     if not os.path.lexists(staged):
         return
     destination = root / path
-    parent = os.path.realpath(destination.parent)
-    if parent != str(root) and not parent.startswith(str(root) + os.sep):
-        raise Refused(f"{path}: its directory leads out of the workspace")
+    check_destination(root, path)
     if os.path.isdir(destination) and not os.path.islink(destination):
         shutil.rmtree(destination)
     elif os.path.lexists(destination):

@@ -33,6 +33,14 @@ CHUNK = 1 << 20
 PAX_LIMIT = 1 << 20  # a pax header bigger than this is not one we wrote
 
 
+# Regular files as tar writes them; CONTTYPE and sparse files are not ours.
+FILE_TYPES = (tarfile.REGTYPE, tarfile.AREGTYPE)
+
+
+def kind_of(info: tarfile.TarInfo) -> str:
+    return "directory" if info.isdir() else "link" if info.issym() or info.islnk() else "member"
+
+
 class Refused(ValueError):
     """The archive is not one to unpack; the message says which member and why."""
 
@@ -54,6 +62,10 @@ class _Gunzip(io.RawIOBase):
             if chunk is None:
                 tail = self.inflate.flush()
                 if not tail:
+                    if not self.inflate.eof:
+                        raise Refused("the gzip stream ends early")
+                    if self.inflate.unused_data:
+                        raise Refused("data after the end of the gzip stream")
                     return 0
                 self.pending = memoryview(tail)
                 break
@@ -132,7 +144,10 @@ class Unpacker:
         overrides: dict[str, str] = {}
         while True:
             header = reader.stream.read(BLOCK)
-            if len(header) < BLOCK or header == bytes(BLOCK):
+            if len(header) < BLOCK:
+                raise Refused("the archive ends without its end-of-archive blocks")
+            if header == bytes(BLOCK):
+                self.rest_is_zeros(reader)
                 break
             try:
                 info = tarfile.TarInfo.frombuf(header, "utf-8", "surrogateescape")
@@ -165,6 +180,9 @@ class Unpacker:
                 padding = -info.size % BLOCK
             overrides = {}
             name = self.checked_name(name, info)
+            self.count(name, BLOCK)  # every member costs a block, as in the archive: no inode bomb
+            if info.size and info.type not in FILE_TYPES:
+                raise Refused(f"{name}: a {kind_of(info)} that carries data (tar would skip it)")
             try:
                 self.member(reader, info, name)
             except OSError as exc:
@@ -174,6 +192,19 @@ class Unpacker:
             self.finish()
         except OSError as exc:
             raise Refused(f"a link cannot be made ({exc.strerror})") from exc
+
+    def count(self, name: str, size: int) -> None:
+        """Add to what the archive unpacks to; past the announced size, refuse it."""
+        self.written += size
+        if self.written > self.limit:
+            raise Refused(f"{name}: more bytes than the {self.limit} announced")
+
+    @staticmethod
+    def rest_is_zeros(reader: _Reader) -> None:
+        """After the end-of-archive block only zeros may follow (tar pads to its record)."""
+        while block := reader.stream.read(CHUNK):
+            if block.count(0) != len(block):
+                raise Refused("data after the end of the archive")
 
     def checked_name(self, raw: str, info: tarfile.TarInfo) -> str:
         """The member's clean relative name, or Refused."""
@@ -213,11 +244,9 @@ class Unpacker:
         if info.islnk():
             self.hard_link(name, info.linkname, target)
             return
-        if not info.isreg():
+        if info.type not in FILE_TYPES:
             raise Refused(f"{name}: a member of type {info.type!r}, not a file, directory or link")
-        self.written += info.size
-        if self.written > self.limit:
-            raise Refused(f"{name}: more bytes than the {self.limit} announced")
+        self.count(name, info.size)
         self.write_file(reader, target, info)
         self.regular.add(name)
         self.files += 1

@@ -133,10 +133,16 @@ def ephemera_archive(request: HttpRequest, archive_id: int):
         return _refuse(request, 404, "no such archive, or it was ended")
     if not staff and archive.state != Ephemeron.COMMITTED:
         return _refuse(request, 403, f"archive #{archive.pk} is {archive.state}")
+    try:
+        stored = archive_storage().open(archive.storage_name, "rb")
+    except FileNotFoundError:
+        log.error("ephemera archive #%s has a record but no file (%s)", archive.pk,
+                  printable(archive.storage_name))  # fmt: skip
+        return _refuse(request, 404, f"archive #{archive.pk} has no file in storage")
     if grant is not None:
         finding.note_download(archive, grant.request)
     response = FileResponse(
-        archive_storage().open(archive.storage_name, "rb"),
+        stored,
         as_attachment=True,
         filename=f"{archive.name}-{archive.pk}.tar.gz",
         content_type="application/gzip",

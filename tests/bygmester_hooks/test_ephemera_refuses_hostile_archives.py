@@ -147,3 +147,38 @@ def test_a_negative_size_is_refused_before_anything_is_read(tmp_path):
     with pytest.raises(Refused, match="malformed size"):
         Unpacker(staging, ["cache"], 1 << 20).run(chunks())
     assert len(read) * 4096 < len(bomb)  # it stopped at the header, not at the end
+
+
+def test_an_archive_of_nothing_but_directories_is_stopped_at_the_announced_size(tmp_path):
+    dirs = [member(f"cache/d{i}", tarfile.DIRTYPE) for i in range(2000)]
+    with pytest.raises(Refused, match="more bytes than the 10240 announced"):
+        unpack(tmp_path, archive(*dirs), limit=10240)
+    assert len(list((tmp_path / "workspace/.staging/cache").iterdir())) < 25
+
+
+def raw_archive(*blocks: bytes) -> bytes:
+    return gzip.compress(b"".join(blocks))
+
+
+def header(name: str, kind=tarfile.REGTYPE, size: int = 0) -> bytes:
+    info = tarfile.TarInfo(name)
+    info.type, info.size, info.mode = kind, size, 0o755
+    return info.tobuf(format=tarfile.USTAR_FORMAT)
+
+
+@pytest.mark.parametrize(
+    "data, says",
+    [
+        (raw_archive(header("cache/d", tarfile.DIRTYPE, 512), header("cache/hidden"),
+                     bytes(1024)), "a directory that carries data"),
+        (raw_archive(header("cache/c", tarfile.CONTTYPE, 0), bytes(1024)), "of type"),
+        (raw_archive(header("cache/f"), bytes(1024), b"trailing garbage"), "after the end of"),
+        (raw_archive(header("cache/f"), bytes(1024)) + b"not gzip", "after the end of the gzip"),
+        (raw_archive(header("cache/f")), "without its end-of-archive blocks"),
+    ],
+    ids=["directory with data", "contiguous file", "data after the end",
+         "bytes after the gzip stream", "no end blocks"],
+)  # fmt: skip
+def test_what_tar_would_read_differently_is_refused(tmp_path, data, says):
+    with pytest.raises(Refused, match=says):
+        unpack(tmp_path, data)

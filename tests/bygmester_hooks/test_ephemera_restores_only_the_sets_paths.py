@@ -79,3 +79,49 @@ def test_the_key_covers_the_paths():
                                                                   here, "r")  # fmt: skip
     assert make_key("cache", ["a", "b"], [], here, "r") == make_key("cache", ["b", "a"], [],
                                                                    here, "r")  # fmt: skip
+
+
+def committed_set(endpoints, tmp_path, dep, paths: list[str], key: str):
+    """An archive of ``paths`` (each a directory holding ``new``), committed by a SUCCESS."""
+    made = tmp_path / "made"
+    for path in paths:
+        (made / path).mkdir(parents=True)
+        (made / path / "new").write_text("from the archive")
+    packed = pack(made, paths, tmp_path / "set.tar.gz", 1 << 20)
+    request, token = building(dep, "made")
+    Server(endpoints, token).upload("two", key, packed.archive, {
+        "X-Ephemera-Unpacked-Size": str(packed.unpacked_size),
+        "X-Ephemera-SHA256": packed.sha256, "X-Ephemera-Paths": json.dumps(paths),
+    })  # fmt: skip
+    settle_uploads(request, None, succeeded=True)
+
+
+def test_a_restore_refused_at_its_second_path_has_not_touched_its_first(endpoints, tmp_path):
+    dep = make_dependency(name="libfoo")
+    EphemeraPolicy.objects.create(dependency=dep)
+    paths = ["a", "z/b"]
+    key = make_key("two", paths, [], tmp_path, "rev1")
+    committed_set(endpoints, tmp_path, dep, paths, key)
+    victim, outside = tmp_path / "victim", tmp_path / "outside"
+    (victim / "a").mkdir(parents=True)
+    (victim / "a" / "old").write_text("pristine")
+    outside.mkdir()
+    (victim / "z").symlink_to(outside)
+    _, token = building(dep, "next")
+    outcome = restore(Server(endpoints, token), victim, "two", key, False, paths)
+    assert not outcome.restored and "z/b: its directory leads out of the workspace" in outcome.line
+    assert sorted(p.name for p in (victim / "a").iterdir()) == ["old"]  # left as it was
+    assert list(outside.iterdir()) == []
+
+
+def test_a_workspace_that_cannot_be_written_is_one_line_and_no_failure(endpoints, tmp_path):
+    dep = make_dependency(name="libfoo")
+    EphemeraPolicy.objects.create(dependency=dep)
+    key = make_key("two", ["a"], [], tmp_path, "rev1")
+    committed_set(endpoints, tmp_path, dep, ["a"], key)
+    _, token = building(dep, "next")
+    nowhere = tmp_path / "no-such-workspace"
+    outcome = restore(Server(endpoints, token), nowhere, "two", key, False, ["a"])
+    assert not outcome.restored
+    assert outcome.line.startswith("two not restored: cannot write the workspace (")
+    assert outcome.line.endswith("building from pristine")

@@ -231,3 +231,14 @@ def test_a_path_with_a_newline_cannot_write_a_log_line_of_its_own(caplog):
     assert Client().get(url, {"key": KEY}, HTTP_AUTHORIZATION="Bearer x").status_code == 403
     assert caplog.records and all("\n" not in r.getMessage() for r in caplog.records)
     assert "a\\n2026-12-04" in caplog.text
+
+
+def test_an_upload_replaced_by_a_later_one_of_the_same_build_keeps_no_file_or_link(admin_client):
+    _, request, token = building("lib")
+    assert upload(Client(), token, archive_bytes(b"first")).status_code == 201
+    assert upload(Client(), token, archive_bytes(b"second")).status_code == 201
+    first, second = Ephemeron.objects.order_by("pk")
+    assert (first.state, first.storage_name) == (Ephemeron.DISCARDED, "")
+    url = reverse("capomastro_changes:ephemera-archive", args=[first.pk])
+    assert admin_client.get(url).status_code == 404  # not a 500 for a file that is gone
+    assert second.state == Ephemeron.STAGED and second.storage_name

@@ -38,7 +38,7 @@ def stage(grant: EphemeraGrant, name: str, key: str, body, upload: dict, limit: 
                 made_by_request=request, name=name, state=Ephemeron.STAGED
             )
             replaced = list(earlier.values_list("storage_name", flat=True))
-            earlier.update(state=Ephemeron.DISCARDED, ended_at=timezone.now(),
+            earlier.update(state=Ephemeron.DISCARDED, ended_at=timezone.now(), storage_name="",
                            ended_why="replaced by a later upload of the same build")  # fmt: skip
             archive = Ephemeron.objects.create(
                 dependency_id=request.dependency_id,
