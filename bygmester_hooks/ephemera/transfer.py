@@ -15,10 +15,21 @@ from pathlib import Path
 from urllib.parse import quote, urlencode
 
 from bygmester_hooks import bounds
+from capomastro_changes.redaction import redact_url
 
 TIMEOUT = 120
 CHUNK = 1 << 20
 MAX_ANSWER = 1 << 16
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirect is an answer, not a place to send the build's token to."""
+
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects)
 
 
 class TransferError(Exception):
@@ -44,10 +55,16 @@ class Server:
         for name, value in (headers or {}).items():
             request.add_header(name, value)
         try:
-            return urllib.request.urlopen(request, timeout=TIMEOUT)  # noqa: S310 (http/https only)
+            return _OPENER.open(request, timeout=TIMEOUT)
         except urllib.error.HTTPError as exc:
             with exc:
                 said = _error_of(exc.read(MAX_ANSWER)) or exc.reason
+            if 300 <= exc.code < 400:  # the token would go wherever it points: never followed
+                where = exc.headers.get("Location", "?")
+                raise TransferError(
+                    f"the server answered {exc.code}, a redirect to {redact_url(where)}; not "
+                    "followed (set EPHEMERA_URL to the address it serves at)"
+                ) from None
             if exc.code == 404:
                 raise Missing(said) from None
             raise TransferError(f"the server answered {exc.code}: {said}") from None

@@ -23,6 +23,7 @@ from capomastro_changes.builds.notifications import (
     BuildEvent,
 )
 from capomastro_changes.models import Artifact, Build, Job
+from capomastro_changes.redaction import is_secret_name
 
 log = logging.getLogger(__name__)
 PHASE_ORDER = {QUEUED: 0, STARTED: 1, COMPLETED: 2, FINALIZED: 3}
@@ -33,8 +34,12 @@ class NumberClash(Exception):
 
 
 def store_build(job: Job, event: BuildEvent) -> tuple[Build, bool]:
-    """Create or update the build; False when the event is older than what we know."""
-    parameters = dict(event.parameters)
+    """Create or update the build; False when the event is older than what we know.
+
+    A parameter that holds a credential (``EPHEMERA_TOKEN``, anything named like
+    a token or password) is never stored, even when a plugin sends it.
+    """
+    parameters = {k: v for k, v in event.parameters.items() if not is_secret_name(k)}
     first_sight = {
         "phase": event.phase,
         "status": event.status or "",

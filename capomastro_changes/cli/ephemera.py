@@ -39,6 +39,10 @@ def run(args) -> int:
     chosen = Ephemeron.objects.filter(dependency=dependency)
     if args.name:
         chosen = chosen.filter(name=args.name)
+        if not chosen.exists():  # a typo must not read as done
+            print(f"capomastro-changes ephemera: {dependency} has no set named {args.name!r}",
+                  file=sys.stderr)  # fmt: skip
+            return 2
     count = invalidate(chosen, by="capomastro-changes ephemera invalidate")
     what = f"set {args.name} of {dependency}" if args.name else f"every set of {dependency}"
     print(f"invalidated {count} archive(s) ({what}); they will never be restored")

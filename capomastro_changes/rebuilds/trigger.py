@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from html import escape
 
 from django.urls import reverse
 
@@ -163,7 +164,8 @@ def describe_on_jenkins(request_id: int) -> None:
     revision = short_revision(request.revision, request.revno, "current")
     name = f"#{number} {revision} ({request.reason})"
     uses = EphemeronUse.objects.select_related("ephemeron__made_by__job").filter(request=request)
-    description = "\n".join([describe(request), *(use.summary() for use in uses)])
+    # A refusal's reason comes from the builder: text, never markup on the build page.
+    description = "\n".join([describe(request), *(escape(use.summary()) for use in uses)])
     try:
         client_for(request.dependency.job.server).set_display_name(
             request.dependency.job.name, number, name, description=description

@@ -176,3 +176,16 @@ def test_a_long_bad_value_is_shortened_in_the_message():
     with pytest.raises(BadNotification) as refused:
         parse_event(with_build(phase="Z" * 5000))
     assert len(str(refused.value)) < 300
+
+
+@pytest.mark.django_db
+def test_a_credential_a_plugin_sends_among_the_parameters_is_never_stored():
+    from capomastro_changes.builds.records import store_build
+    from capomastro_changes.testing.factories import make_job
+
+    body = json.loads(json.dumps(V1_5_FINISHED))
+    body["build"]["parameters"] = {"BUILD_ID": "42", "EPHEMERA_TOKEN": "t" * 43,
+                                   "DEPLOY_PASSWORD": "hunter2", "REVISION": "abc"}  # fmt: skip
+    build, _ = store_build(make_job(name="app"), parse_event(json.dumps(body)))
+    build.refresh_from_db()
+    assert build.parameters == {"BUILD_ID": "42", "REVISION": "abc"}

@@ -52,3 +52,10 @@ def test_an_unknown_dependency_is_one_line_and_status_2(kept, capsys):
     err = capsys.readouterr().err
     assert err.strip() == "capomastro-changes ephemera: no dependency named 'nosuch'"
     assert Ephemeron.objects.get().state == Ephemeron.COMMITTED
+
+
+def test_invalidating_a_set_that_does_not_exist_is_one_line_and_status_2(kept, capsys):
+    assert main(["ephemera", "invalidate", "libfoo", "carg"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "capomastro-changes ephemera: libfoo has no set named 'carg'"
+    )

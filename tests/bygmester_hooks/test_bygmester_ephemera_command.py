@@ -63,3 +63,29 @@ def test_persist_never_follows_a_linked_directory_out_of_the_workspace(tmp_path)
     (workspace / "cargo-home").symlink_to(outside)
     with pytest.raises(PathRefused, match="leads out of the workspace"):
         pack(workspace, ["cargo-home/registry"], tmp_path / "a.tar.gz", 1 << 20)
+
+
+def test_the_token_never_follows_a_redirect(tmp_path):
+    import http.server
+    import threading
+
+    seen = []
+
+    class Redirecting(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            seen.append(self.headers.get("Authorization"))
+            self.send_response(302)
+            self.send_header("Location", f"http://127.0.0.1:{self.server.server_port}/steal")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), Redirecting) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        from bygmester_hooks.ephemera.transfer import Server, TransferError
+
+        with pytest.raises(TransferError, match="a redirect to http://127.0.0.1:.*/steal; not"):
+            Server(f"http://127.0.0.1:{server.server_port}/e/", "t" * 43).find("a", "b" * 64, False)
+        server.shutdown()
+    assert seen == ["Bearer " + "t" * 43]  # asked once, never again at the redirect's target
