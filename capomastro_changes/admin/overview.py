@@ -135,6 +135,9 @@ def hourly(now: datetime | None = None) -> dict[str, list[int]]:
     }
 
 
+AXIS = 16  # pixels under the chart for the hour labels
+
+
 def chart(series: dict[str, list[int]], width: int = 720, height: int = 160) -> SafeString:
     """One polyline per series, one point per hour, drawn as inline SVG (no script)."""
     top = max([1, *(n for counts in series.values() for n in counts)])
@@ -157,11 +160,24 @@ def chart(series: dict[str, list[int]], width: int = 720, height: int = 160) -> 
     legend = format_html_join(
         " ", '<span style="color:{}">&#9632; {}</span>', ((c, n) for n, c in SERIES)
     )
+    # A time axis under the lines: a tick and a label every six hours, "now" at the right.
+    ticks = [(i, "now" if i == HOURS - 1 else f"-{HOURS - 1 - i} h") for i in range(5, HOURS, 6)]
+    axis = format_html_join(
+        "",
+        '<line class="cc-axis" x1="{0}" y1="0" x2="{0}" y2="{1}" stroke="#ddd"/>'
+        '<text class="cc-axis" x="{0}" y="{2}" font-size="11" fill="#666" '
+        'text-anchor="{3}">{4}</text>',
+        ((f"{i * step:.1f}", height, height + AXIS - 3, "end" if i == HOURS - 1 else "middle",
+          label) for i, label in ticks),
+    )  # fmt: skip
+    scale = format_html(
+        '<text class="cc-axis" x="2" y="12" font-size="11" fill="#666">{}</text>', top
+    )
     return format_html(
         '<svg class="cc-chart" xmlns="http://www.w3.org/2000/svg" width="{}" height="{}" '
         'viewBox="0 0 {} {}" role="img" aria-label="checks, changes and builds per hour">'
-        "{}</svg><div>{} &middot; per hour, last {} hours, highest {}</div>",
-        width, height, width, height, lines, legend, HOURS, top,
+        "{}{}{}</svg><div>{} &middot; per hour, last {} hours, highest {}</div>",
+        width, height + AXIS, width, height + AXIS, axis, scale, lines, legend, HOURS, top,
     )  # fmt: skip
 
 

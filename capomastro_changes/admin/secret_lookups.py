@@ -13,7 +13,9 @@ rule holds for any model, any user and any permission, superuser included:
 - ``?o=`` naming a column that orders by a secret column, and ``_to_field``
   naming a secret column, are refused the same way;
 - search never reaches a secret column: such search fields are dropped, so
-  ``?q=`` and the autocomplete endpoint match on the other fields only.
+  ``?q=`` and the autocomplete endpoint match on the other fields only; a
+  search for a URL typed with its password is redirected at once to the same
+  search with the password masked, so no page or link repeats it.
 
 A refusal is one warning line in the log (who, which list, which parameter;
 never the value), not a traceback. While the query string is read, a number
@@ -28,15 +30,15 @@ from __future__ import annotations
 import logging
 
 from django.contrib import admin
-from django.contrib.admin.views.main import ORDER_VAR, TO_FIELD_VAR
+from django.contrib.admin.views.main import ORDER_VAR, SEARCH_VAR, TO_FIELD_VAR
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 from django.db import models
 from django.db.models import F
-from django.http import HttpResponseBadRequest, HttpResponseForbidden
+from django.http import HttpResponseBadRequest, HttpResponseForbidden, HttpResponseRedirect
 
 from bygmester_hooks import bounds
 from capomastro_changes.models.secrets import secret_fields, touches_secret
-from capomastro_changes.redaction import redact_parameters, redact_url
+from capomastro_changes.redaction import redact_parameters, redact_text, redact_url
 
 log = logging.getLogger(__name__)
 REFUSED = "Refused: that would filter, order or pick by a secret field."
@@ -51,6 +53,9 @@ class SecretLookupGuard:
             refuse_secret_queries(self, request)
         except PermissionDenied:
             return HttpResponseForbidden(REFUSED)
+        masked = search_without_credentials(request)
+        if masked:  # the page, its links and the history keep no typed password
+            return HttpResponseRedirect(masked)
         bad = out_of_range(self.model, request)
         if bad:
             log.warning("admin list of %s: refused %s=<number out of range> from %s",
@@ -118,6 +123,23 @@ def masked_value(name: str, value) -> str:
     if "parameters" in name:
         return redact_parameters(value)
     return "set"
+
+
+def search_without_credentials(request) -> str:
+    """The list's URL with a typed URL's credentials masked in ``?q=`` ("" when none).
+
+    The search box and every link of the list repeat ``q``; a URL pasted with
+    its password would be shown back and kept in the browser's history. The
+    masked term finds the same rows: sources are searched by a key that drops
+    credentials anyway.
+    """
+    term = request.GET.get(SEARCH_VAR, "")
+    shown = redact_text(term)
+    if shown == term:
+        return ""
+    query = request.GET.copy()
+    query[SEARCH_VAR] = shown
+    return f"{request.path}?{query.urlencode()}"
 
 
 def refuse_secret_queries(model_admin, request) -> None:

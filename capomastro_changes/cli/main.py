@@ -118,10 +118,14 @@ def busy_port(args) -> str:
     port = getattr(args, "port", 0)
     if args.command not in ("run", "demo") or not port:
         return ""
-    with socket.socket() as probe:
+    try:  # the address family the host names (IPv6 for ::1), as the server will bind it
+        family, _, _, _, address = socket.getaddrinfo(args.host, port, type=socket.SOCK_STREAM)[0]
+    except socket.gaierror as exc:
+        return f"cannot serve on {args.host}:{port} ({exc.strerror})"
+    with socket.socket(family) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server will
         try:
-            probe.bind((args.host, port))
+            probe.bind(address)
         except OSError as exc:
             return f"cannot serve on {args.host}:{port} ({exc.strerror})"
     return ""

@@ -73,7 +73,8 @@ def run(host: str, port: int, worker: bool = True) -> int:
         engine = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
         print(f"database: {engine}", flush=True)
         print(f"redis: {'embedded' if url.startswith('unix://') else 'configured'}", flush=True)
-        print(f"admin at http://{host}:{port}/admin/", flush=True)
+        shown = f"[{host}]" if ":" in host else host  # an IPv6 address in a URL
+        print(f"admin at http://{shown}:{port}/admin/", flush=True)
         print(f"log in as '{ADMIN_USER}', password in {password_file}", flush=True)
         return supervise(running)
     except KeyboardInterrupt:

@@ -68,7 +68,8 @@ def start_web(host: str, port: int, redis_url: str) -> subprocess.Popen:
     argv = [
         sys.executable, "-m", "gunicorn",
         "--config", "python:capomastro_changes.site.gunicorn_conf",
-        "--bind", f"{host}:{port}", "capomastro_changes.site.wsgi:application",
+        "--bind", f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
+        "capomastro_changes.site.wsgi:application",
     ]  # fmt: skip
     return subprocess.Popen(argv, env=child_environment(redis_url), process_group=0)
 

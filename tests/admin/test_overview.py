@@ -73,6 +73,8 @@ def test_the_chart_is_inline_svg_with_a_point_per_hour(overview_world, admin_cli
     assert [name for name, _ in series] == ["checks", "changes", "builds"]
     assert all(len(points.split()) == 24 for _, points in series)
     assert "<script" not in html.split('id="cc-overview"')[1].split("</svg>")[0]
+    labels = re.findall(r'<text class="cc-axis"[^>]*text-anchor="\w+">([^<]+)</text>', html)
+    assert labels == ["-18 h", "-12 h", "-6 h", "now"]  # the time axis, newest on the right
 
 
 def test_the_beat_and_its_last_sweep_are_shown(overview_world, admin_client):

@@ -139,6 +139,19 @@ def test_dependencies_filter_by_outcome_vcs_policy_and_search_by_name_or_url(
         assert f">{hidden}</a>" not in html
 
 
+@pytest.mark.parametrize("model", ["source", "checkrecord", "dependency"])
+def test_a_url_searched_with_its_password_is_shown_and_linked_without_it(
+    admin_client, world, model
+):
+    typed = f"https://deploy:{URL_PASSWORD}@git.example.com/broken.git"
+    url = reverse(f"admin:capomastro_changes_{model}_changelist")
+    first = admin_client.get(url, {"q": typed})
+    assert first.status_code == 302 and URL_PASSWORD not in first["Location"]
+    html = admin_client.get(first["Location"]).content.decode()
+    assert URL_PASSWORD not in html
+    assert "broken.git" in html  # the same rows are found
+
+
 def test_a_source_page_lists_its_checks_newest_first_and_links_the_full_history(
     admin_client, world
 ):

@@ -268,3 +268,21 @@ def test_run_killed_with_sigkill_takes_its_processes_along_and_leaves_no_redis_f
     assert done.returncode == 0, done.stderr
     with pytest.raises(redis.ConnectionError):
         embedded_redis(data_dir).ping()
+
+
+def test_an_ipv6_host_is_probed_as_ipv6():
+    from argparse import Namespace
+
+    from capomastro_changes.cli.main import busy_port
+
+    try:
+        taken = socket.socket(socket.AF_INET6)
+        taken.bind(("::1", 0))
+    except OSError:
+        pytest.skip("no IPv6 loopback here")
+    with taken:
+        taken.listen()
+        port = taken.getsockname()[1]
+        said = busy_port(Namespace(command="run", host="::1", port=port))
+        assert said.startswith(f"cannot serve on ::1:{port} (") and "in use" in said
+    assert busy_port(Namespace(command="run", host="::1", port=port)) == ""
