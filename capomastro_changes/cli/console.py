@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import re
 import sys
+from pathlib import Path
 
 from django.utils import timezone
 
 from bygmester_hooks import bounds
+from capomastro_changes.conf import settings
 from capomastro_changes.coordination.connection import unreachable
 from capomastro_changes.coordination.errors import CoordinationError, LockError
 from capomastro_changes.coordination.keyspaces import keyspaces
@@ -23,6 +25,7 @@ from capomastro_changes.detection.probing import jenkins_job_for
 from capomastro_changes.models import Dependency, Source, SourceState
 from capomastro_changes.redaction import redact_text, redact_url
 from capomastro_changes.revisions import short_revision
+from capomastro_changes.site.data_dir import in_use
 from capomastro_changes.vcs.identity import branch_key, url_key
 
 FAILED_OUTCOMES = ("error", "missing")
@@ -133,8 +136,9 @@ def status() -> int:
     Returns:
         0, or 1 with a one-line error when Redis (where the locks live) does not answer.
     """
+    running = instance_running()
     try:
-        rows = status_rows()
+        rows = status_rows(read_locks=running)
     except CoordinationError as exc:
         print(
             "capomastro-changes status: cannot read the build locks, Redis did not answer "
@@ -145,16 +149,29 @@ def status() -> int:
     widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip())
+    if not running:
+        print("(build locks not read: no instance is running on this data)")
     return 0
 
 
-def status_rows() -> list[tuple]:
+def instance_running() -> bool:
+    """Whether there are locks to read: a configured Redis, or an instance's embedded one.
+
+    ``status`` only looks: on a stopped instance's data it starts no Redis of
+    its own (which would write into the data directory) and says so instead.
+    """
+    return bool(settings.redis_url()) or bool(in_use(Path(settings.DATA_DIR or ".")))
+
+
+def status_rows(read_locks: bool = True) -> list[tuple]:
     """The header and one row per source; every lock is read before anything is printed."""
-    locks = keyspaces().locks
+    locks = keyspaces().locks if read_locks else None
     rows = [("source", "vcs", "revision", "last outcome", "next check", "locks")]
     for state in SourceState.objects.select_related("source").order_by("source_id"):
         held = []
-        for dep in state.source.dependencies.all():
+        if locks is None:
+            held.append("not read: no instance running")
+        for dep in state.source.dependencies.all() if locks is not None else ():
             lock = locks.inspect(dep.pk)
             if lock.holder:
                 waiting = f", #{lock.waiter.request} waits" if lock.waiter else ""

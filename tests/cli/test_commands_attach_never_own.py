@@ -248,6 +248,12 @@ def test_ctrl_c_stops_run_and_everything_it_started_with_status_0(tmp_path):
     said = "".join(running.seen)
     assert "stopping the rest" not in said, said
     assert gone_within(20, str(data_dir / "beat-schedule"), f"127.0.0.1:{port}")
+    # status on the stopped instance's data only looks: it starts no Redis there.
+    done = command("status", "--data-dir", str(data_dir), cwd=tmp_path)
+    assert done.returncode == 0 and "build locks not read: no instance is running" in done.stdout
+    from capomastro_changes.site.data_dir import in_use
+
+    assert in_use(data_dir) == ""
 
 
 @pytest.mark.slow
