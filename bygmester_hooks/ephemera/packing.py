@@ -69,13 +69,12 @@ def pack(workspace: Path, paths: list[str], archive: Path, max_size: int) -> Pac
     for name in wanted:
         if not os.path.lexists(root / name):
             raise PathRefused(f"{name}: no such file or directory in the workspace")
-        real = os.path.realpath(root / name)
-        if real != str(root) and not real.startswith(str(root) + os.sep):
-            raise PathRefused(f"{name}: leads out of the workspace (to {real}) through a link")
+        inside(root, name)
     totals = {"bytes": 0, "files": 0}
     skipped: list[str] = []
 
     def keep(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
+        inside(root, os.path.dirname(info.name) or ".")  # again for each member: links may move
         why = leaves_out(root, info)
         if why:
             skipped.append(f"{info.name} ({why})")
@@ -104,6 +103,15 @@ def pack(workspace: Path, paths: list[str], archive: Path, max_size: int) -> Pac
         files=totals["files"],
         skipped=tuple(skipped),
     )
+
+
+def inside(root: Path, name: str) -> None:
+    """Refuse a path whose real place is out of the workspace, or what no set may name."""
+    real = os.path.realpath(root / name)
+    if real != str(root) and not real.startswith(str(root) + os.sep):
+        raise PathRefused(f"{name}: leads out of the workspace (to {real}) through a link")
+    if real != str(root):
+        member_path(os.path.relpath(real, root))  # not into bygmester/ through a link either
 
 
 def leaves_out(root: Path, info: tarfile.TarInfo) -> str:

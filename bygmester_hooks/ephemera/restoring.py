@@ -9,10 +9,12 @@ it goes on from pristine, and the reason is printed.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import queue
 import shutil
+import stat
 import tempfile
 import threading
 from dataclasses import dataclass
@@ -108,6 +110,10 @@ def restore(
         why = f"cannot write the workspace ({exc.strerror or exc})"
         server.report(archive_id, ok=False, why=why)
         return Outcome(False, f"{name} not restored: {why}; building from pristine")
+    except Exception as exc:  # noqa: BLE001 (a cache never fails a build, whatever went wrong)
+        why = f"unexpected {type(exc).__name__}: {str(exc)[:200]}"
+        server.report(archive_id, ok=False, why=why)
+        return Outcome(False, f"{name} not restored: {why}; building from pristine")
     server.report(archive_id, ok=True)
     exact = "" if found.get("exact", True) else ", from an older key"
     return Outcome(
@@ -150,13 +156,10 @@ def unfurl(server: Server, workspace: Path, found: dict, paths: list[str]) -> in
             raise Refused(_mismatch(download.digest.hexdigest(), recorded))
         if download.size != int(found.get("size", -1)):
             raise Refused(f"{download.size} bytes arrived, the server recorded {found['size']}")
-        for path in paths:  # every destination checked before any is touched
-            check_destination(root, path)
-        for path in paths:
-            put_in_place(root, staging, path)
+        place(root, staging, paths)
         return unpacker.files
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(staging, onerror=_writable_then_retry)
 
 
 def _mismatch(computed: str, recorded: str) -> str:
@@ -171,22 +174,59 @@ def _quietly(chunks):
 
 
 def check_destination(root: Path, path: str) -> None:
-    """Refuse a path whose directory in the workspace leads out of it through a link."""
+    """Refuse a path whose directory leads out of the workspace, or into what no set may name.
+
+    The directory is resolved for real: a link the workspace holds (``out ->
+    bygmester``) must not turn a harmless name into the job type's branch.
+    """
     parent = os.path.realpath((root / path).parent)
     if parent != str(root) and not parent.startswith(str(root) + os.sep):
         raise Refused(f"{path}: its directory leads out of the workspace")
+    real = os.path.relpath(os.path.join(parent, os.path.basename(path)), root)
+    try:
+        member_path(real)
+    except PathRefused as exc:
+        raise Refused(f"{path}: its directory leads to {real} ({exc})") from exc
 
 
-def put_in_place(root: Path, staging: Path, path: str) -> None:
-    """Replace the workspace's ``path`` with the staged one (if the archive held it)."""
-    staged = staging / path
-    if not os.path.lexists(staged):
-        return
-    destination = root / path
-    check_destination(root, path)
-    if os.path.isdir(destination) and not os.path.islink(destination):
-        shutil.rmtree(destination)
-    elif os.path.lexists(destination):
-        os.unlink(destination)
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    os.rename(staged, destination)
+def place(root: Path, staging: Path, paths: list[str]) -> None:
+    """Swap the staged paths in, all of them or none.
+
+    Every destination is checked first; the workspace's own copies are then
+    moved aside (renames within the workspace's file system), the staged ones
+    renamed in, and on any failure everything is put back as it was.
+    """
+    for path in paths:
+        check_destination(root, path)
+    aside = staging / ".before"
+    aside.mkdir()
+    moved: list[tuple[Path, Path]] = []
+    placed: list[tuple[Path, Path]] = []
+    try:
+        for number, path in enumerate(paths):
+            destination = root / path
+            if os.path.lexists(destination):
+                kept = aside / str(number)
+                os.rename(destination, kept)
+                moved.append((destination, kept))
+        for path in paths:
+            staged, destination = staging / path, root / path
+            if os.path.lexists(staged):
+                destination.parent.mkdir(parents=True, exist_ok=True)
+                os.rename(staged, destination)
+                placed.append((destination, staged))
+    except OSError:
+        for destination, staged in reversed(placed):
+            with contextlib.suppress(OSError):
+                os.rename(destination, staged)
+        for destination, kept in reversed(moved):
+            with contextlib.suppress(OSError):
+                os.rename(kept, destination)
+        raise
+
+
+def _writable_then_retry(function, path, _exc_info) -> None:
+    """rmtree's error handler: a read-only directory (a Go module cache) is made writable."""
+    with contextlib.suppress(OSError):
+        os.chmod(os.path.dirname(path), stat.S_IRWXU)
+        function(path)

@@ -31,6 +31,9 @@ from bygmester_hooks.ephemera.paths import PathRefused, member_path, within
 BLOCK = 512
 CHUNK = 1 << 20
 PAX_LIMIT = 1 << 20  # a pax header bigger than this is not one we wrote
+TAIL_LIMIT = 20 * BLOCK  # tar pads its end to a record of 10,240 bytes
+MAX_DEPTH = 64  # path components of a member: deeper is not a cache, it is an attack
+MAX_NAME = 1024  # characters of a member's path
 
 
 # Regular files as tar writes them; CONTTYPE and sparse files are not ours.
@@ -46,33 +49,42 @@ class Refused(ValueError):
 
 
 class _Gunzip(io.RawIOBase):
-    """The decompressed bytes of a stream of gzip-compressed chunks."""
+    """The decompressed bytes of a stream of gzip-compressed chunks, a bounded piece at a time.
+
+    Each call inflates at most ``CHUNK`` bytes (the rest of the input waits in
+    ``unconsumed_tail``): a megabyte of deflated zeros would otherwise become a
+    gigabyte in memory before a single header is looked at.
+    """
 
     def __init__(self, chunks: Iterator[bytes]):
         self.chunks = chunks
         self.inflate = zlib.decompressobj(wbits=31)
         self.pending = memoryview(b"")
+        self.input = b""
 
     def readable(self) -> bool:
         return True
 
+    def _end(self) -> int:
+        if not self.inflate.eof:
+            raise Refused("the gzip stream ends early")
+        return 0
+
     def readinto(self, buffer) -> int:
         while not self.pending:
-            chunk = next(self.chunks, None)
-            if chunk is None:
-                tail = self.inflate.flush()
-                if not tail:
-                    if not self.inflate.eof:
-                        raise Refused("the gzip stream ends early")
-                    if self.inflate.unused_data:
-                        raise Refused("data after the end of the gzip stream")
-                    return 0
-                self.pending = memoryview(tail)
-                break
+            if not self.input:
+                chunk = next(self.chunks, None)
+                if chunk is None:
+                    return self._end()
+                self.input = chunk
             try:
-                self.pending = memoryview(self.inflate.decompress(chunk))
+                out = self.inflate.decompress(self.input, CHUNK)
             except zlib.error as exc:
                 raise Refused(f"not a gzip-compressed archive ({exc})") from exc
+            self.input = self.inflate.unconsumed_tail
+            if self.inflate.eof and self.inflate.unused_data:
+                raise Refused("data after the end of the gzip stream")
+            self.pending = memoryview(out)
         count = min(len(buffer), len(self.pending))
         buffer[:count] = self.pending[:count]
         self.pending = self.pending[count:]
@@ -201,10 +213,10 @@ class Unpacker:
 
     @staticmethod
     def rest_is_zeros(reader: _Reader) -> None:
-        """After the end-of-archive block only zeros may follow (tar pads to its record)."""
-        while block := reader.stream.read(CHUNK):
-            if block.count(0) != len(block):
-                raise Refused("data after the end of the archive")
+        """After the end-of-archive block only tar's padding may follow: zeros, a record at most."""
+        rest = reader.stream.read(TAIL_LIMIT + 1)
+        if len(rest) > TAIL_LIMIT or rest.count(0) != len(rest):
+            raise Refused("data after the end of the archive")
 
     def checked_name(self, raw: str, info: tarfile.TarInfo) -> str:
         """The member's clean relative name, or Refused."""
@@ -214,6 +226,8 @@ class Unpacker:
             name = member_path(raw.rstrip("/") or raw)
         except PathRefused as exc:
             raise Refused(str(exc)) from exc
+        if name.count("/") >= MAX_DEPTH or len(name) > MAX_NAME:
+            raise Refused(f"{name[:80]}…: deeper or longer than a cache path may be")
         if not within(name, self.paths):
             raise Refused(f"{name}: not under the set's paths ({', '.join(self.paths)})")
         if name in self.seen and not info.isdir():

@@ -89,3 +89,31 @@ def test_the_token_never_follows_a_redirect(tmp_path):
             Server(f"http://127.0.0.1:{server.server_port}/e/", "t" * 43).find("a", "b" * 64, False)
         server.shutdown()
     assert seen == ["Bearer " + "t" * 43]  # asked once, never again at the redirect's target
+
+
+def test_a_destination_that_a_link_turns_into_the_bygmester_branch_is_refused(tmp_path):
+    from bygmester_hooks.ephemera.restoring import check_destination
+    from bygmester_hooks.ephemera.unpacking import Refused
+
+    (tmp_path / "bygmester").mkdir()
+    (tmp_path / "out").symlink_to("bygmester")
+    with pytest.raises(Refused, match="its directory leads to bygmester/build"):
+        check_destination(tmp_path, "out/build")
+    with pytest.raises(PathRefused, match="bygmester is not the builds' to keep"):
+        pack(tmp_path, ["out"], tmp_path.parent / "x.tar.gz", 1 << 20)
+
+
+def test_a_restore_that_fails_half_way_puts_everything_back(tmp_path):
+    from bygmester_hooks.ephemera.restoring import place
+
+    workspace, staging = tmp_path / "ws", tmp_path / "ws" / ".ephemera-restore-t"
+    (workspace / "a").mkdir(parents=True)
+    (workspace / "a" / "old").write_text("pristine")
+    (workspace / "f").write_text("a file where the second path wants a directory")
+    (staging / "a").mkdir(parents=True)
+    (staging / "a" / "new").write_text("from the archive")
+    (staging / "f" / "b").mkdir(parents=True)
+    with pytest.raises(OSError):
+        place(workspace, staging, ["a", "f/b"])
+    assert sorted(p.name for p in (workspace / "a").iterdir()) == ["old"]
+    assert (workspace / "f").read_text().startswith("a file")

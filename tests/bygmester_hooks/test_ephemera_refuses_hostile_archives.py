@@ -182,3 +182,33 @@ def header(name: str, kind=tarfile.REGTYPE, size: int = 0) -> bytes:
 def test_what_tar_would_read_differently_is_refused(tmp_path, data, says):
     with pytest.raises(Refused, match=says):
         unpack(tmp_path, data)
+
+
+def test_a_deflate_bomb_in_one_chunk_is_inflated_a_bounded_piece_at_a_time(tmp_path):
+    import tracemalloc
+    import zlib
+
+    packer = zlib.compressobj(wbits=31)
+    bomb = packer.compress(header("cache/f", size=1 << 30)[:512])
+    zeros = bytes(1 << 20)
+    bomb += b"".join(packer.compress(zeros) for _ in range(256)) + packer.flush()
+    assert len(bomb) < 1 << 20  # 256 MB of zeros behind one header, in one network chunk
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    tracemalloc.start()
+    with pytest.raises(Refused, match="more bytes than"):
+        Unpacker(staging, ["cache"], 1 << 20).run(iter([bomb]))
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 32 << 20, peak  # not the 256 MB the chunk inflates to
+
+
+def test_a_member_deeper_than_any_cache_is_refused_without_a_traceback(tmp_path):
+    deep = "cache/" + "/".join(["q"] * 2000)
+    with pytest.raises(Refused, match="deeper or longer"):
+        unpack(tmp_path, archive(member(deep, tarfile.DIRTYPE)), limit=1 << 20)
+
+
+def test_zeros_after_the_end_beyond_tars_padding_are_refused(tmp_path):
+    with pytest.raises(Refused, match="after the end of the archive"):
+        unpack(tmp_path, raw_archive(header("cache/f"), bytes(1 << 20)))
