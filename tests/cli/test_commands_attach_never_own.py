@@ -38,10 +38,10 @@ def command(*argv: str, cwd: Path, timeout: float = 120, **env) -> subprocess.Co
 class Running:
     """``capomastro-changes run`` in its own process, its output read line by line."""
 
-    def __init__(self, cwd: Path, data_dir: Path, port: int):
+    def __init__(self, cwd: Path, data_dir: Path, port: int, **env):
         self.proc = subprocess.Popen(
             [str(COMMAND), "run", "--port", str(port), "--data-dir", str(data_dir)],
-            cwd=cwd, env=fresh_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            cwd=cwd, env={**fresh_env(), **env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             text=True, start_new_session=True,  # a terminal of its own: Ctrl-C is its alone
         )  # fmt: skip
         self.lines: queue.Queue[str] = queue.Queue()
@@ -91,9 +91,7 @@ def test_status_and_check_beside_a_running_instance_leave_it_running(tmp_path):
         for argv in (("demo", "--no-serve", "--port", "0"), ("run", "--port", str(free_port()))):
             refused = command(*argv, "--data-dir", str(data_dir), cwd=tmp_path, timeout=60)
             assert refused.returncode == 2 and len(refused.stderr.splitlines()) == 1, refused
-            assert "is in use (a running instance's embedded Redis answers there)" in (
-                refused.stderr
-            )
+            assert f"{data_dir} is in use (a run or demo holds" in refused.stderr
         assert (data_dir / "admin-password").read_text() == password  # nothing was wiped
         for argv in (("status",), ("check", "--all")):
             done = command(*argv, "--data-dir", str(data_dir), cwd=tmp_path)
@@ -292,3 +290,19 @@ def test_an_ipv6_host_is_probed_as_ipv6():
         said = busy_port(Namespace(command="run", host="::1", port=port))
         assert said.startswith(f"cannot serve on ::1:{port} (") and "in use" in said
     assert busy_port(Namespace(command="run", host="::1", port=port)) == ""
+
+
+@pytest.mark.slow
+def test_a_second_run_on_a_data_dir_is_refused_whatever_redis_they_use(tmp_path, redis_url):
+    data_dir = tmp_path / "data"
+    first = Running(tmp_path, data_dir, free_port(), REDIS_URL=redis_url)
+    try:
+        first.wait_for(" ready.")
+        metrics = sorted(p.name for p in (data_dir / "metrics").iterdir())
+        second = command("run", "--port", str(free_port()), "--data-dir", str(data_dir),
+                         cwd=tmp_path, REDIS_URL=redis_url)  # fmt: skip
+        assert second.returncode == 2 and len(second.stderr.splitlines()) == 1, second.stderr
+        assert "is in use (a run or demo holds" in second.stderr
+        assert sorted(p.name for p in (data_dir / "metrics").iterdir()) == metrics
+    finally:
+        first.stop()
