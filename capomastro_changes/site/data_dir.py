@@ -162,7 +162,7 @@ def in_use(path: Path) -> str:
             probe.connect(where)
         except OSError:
             return ""
-    return "a running instance's embedded Redis answers there"
+    return "its embedded Redis answers: a run, a demo or a check still running there"
 
 
 def is_demo(path: Path) -> bool:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import signal
 import subprocess
 import sys
 import time
@@ -80,6 +81,10 @@ def run(host: str, port: int, worker: bool = True) -> int:
     except KeyboardInterrupt:
         return 0
     finally:
+        # An impatient second Ctrl-C must not cut the shutdown short and leave a traceback.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        if running:
+            print("capomastro-changes run: stopping the web server, beat and worker", flush=True)
         for _, proc in reversed(running):
             stop(proc)
 
