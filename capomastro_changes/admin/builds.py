@@ -13,6 +13,7 @@ from django.utils.html import format_html_join
 
 from capomastro_changes.admin import badges, panels, project_picture
 from capomastro_changes.admin.ephemera import uses_html, uses_of
+from capomastro_changes.admin.lists import ListsFit
 from capomastro_changes.admin.records import ReadOnlyAdmin
 from capomastro_changes.builds import dashboards
 from capomastro_changes.conf import settings
@@ -46,7 +47,7 @@ class ProjectDependencyInline(admin.TabularInline):
 
 
 @admin.register(Project)
-class ProjectAdmin(admin.ModelAdmin):
+class ProjectAdmin(ListsFit, admin.ModelAdmin):
     list_display = ("name", "priority")
     search_fields = ("name",)
     inlines = [ProjectDependencyInline]

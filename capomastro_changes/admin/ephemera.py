@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from capomastro_changes.admin import badges
+from capomastro_changes.admin.lists import ListsFit
 from capomastro_changes.admin.records import ReadOnlyAdmin
 from capomastro_changes.builds.ephemera.housekeeping import invalidate
 from capomastro_changes.models import EphemeraPolicy, Ephemeron, EphemeronUse
@@ -86,7 +87,7 @@ class EphemeronAdmin(ReadOnlyAdmin):
 
 
 @admin.register(EphemeraPolicy)
-class EphemeraPolicyAdmin(admin.ModelAdmin):
+class EphemeraPolicyAdmin(ListsFit, admin.ModelAdmin):
     list_display = ("dependency", "mode", "max_size", "allow_fallback")
     list_filter = ("mode", "allow_fallback")
     search_fields = ("dependency__name",)

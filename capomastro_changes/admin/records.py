@@ -10,17 +10,15 @@ from __future__ import annotations
 from django.contrib import admin
 
 from capomastro_changes.admin import badges, panels
+from capomastro_changes.admin.lists import ListsFit
 from capomastro_changes.admin.sources import URLSearchMixin
 from capomastro_changes.models import CheckRecord, RebuildRequest
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(ListsFit, admin.ModelAdmin):
     """Records written by the engine: viewable by staff, never added, changed or deleted here."""
 
     list_per_page = 50
-
-    class Media:
-        css = {"all": ["capomastro_changes/lists.css"]}
 
     def has_add_permission(self, request, obj=None):
         return False

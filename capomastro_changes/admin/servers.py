@@ -9,6 +9,7 @@ from django import forms
 from django.contrib import admin, messages
 
 from capomastro_changes.admin import badges
+from capomastro_changes.admin.lists import ListsFit
 from capomastro_changes.admin.sources import RedactedURLForm
 from capomastro_changes.models import JenkinsServer, Job, JobType
 from capomastro_changes.redaction import redact_url
@@ -83,7 +84,7 @@ class JenkinsServerForm(RedactedURLForm):
 
 
 @admin.register(JenkinsServer)
-class JenkinsServerAdmin(admin.ModelAdmin):
+class JenkinsServerAdmin(ListsFit, admin.ModelAdmin):
     form = JenkinsServerForm
     fields = (
         "name", "url", "username", "api_token", "clear_api_token", "notification_secret",
@@ -116,11 +117,11 @@ class JenkinsServerAdmin(admin.ModelAdmin):
 
 
 @admin.register(JobType)
-class JobTypeAdmin(admin.ModelAdmin):
+class JobTypeAdmin(ListsFit, admin.ModelAdmin):
     list_display = ("name", "probe_runner", "probe_script")
 
 
 @admin.register(Job)
-class JobAdmin(admin.ModelAdmin):
+class JobAdmin(ListsFit, admin.ModelAdmin):
     list_display = ("name", "server", "jobtype")
     list_select_related = ("server", "jobtype")

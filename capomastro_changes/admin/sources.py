@@ -11,6 +11,7 @@ from django import forms
 from django.contrib import admin
 
 from capomastro_changes.admin import actions, badges, panels
+from capomastro_changes.admin.lists import ListsFit
 from capomastro_changes.admin.locking import read_lock
 from capomastro_changes.admin.schedules import ScheduleLinksMixin
 from capomastro_changes.models import ChainLink, Dependency, RebuildRequest, Source
@@ -67,7 +68,9 @@ class URLSearchMixin:
 
 
 @admin.register(Source)
-class SourceAdmin(URLSearchMixin, actions.ActionPermissions, ScheduleLinksMixin, admin.ModelAdmin):
+class SourceAdmin(
+    ListsFit, URLSearchMixin, actions.ActionPermissions, ScheduleLinksMixin, admin.ModelAdmin
+):
     form = SourceForm
     list_display = (
         "location", "used_by", "vcs", "last_revision", "outcome", "next_check", "locks",
@@ -188,7 +191,7 @@ class BehindFilter(admin.SimpleListFilter):
 
 @admin.register(Dependency)
 class DependencyAdmin(
-    URLSearchMixin, actions.ActionPermissions, ScheduleLinksMixin, admin.ModelAdmin
+    ListsFit, URLSearchMixin, actions.ActionPermissions, ScheduleLinksMixin, admin.ModelAdmin
 ):
     list_display = (
         "name", "location", "last_revision", "outcome", "lock", "behind", "busy_policy",

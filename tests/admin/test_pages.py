@@ -248,3 +248,12 @@ def test_an_artifact_stored_with_a_javascript_url_is_shown_but_cannot_be_clicked
         html = page(admin_client, url)
         assert "evil.deb" in html and "javascript:" not in html
         assert 'href="http://a.example/r.deb"' in html  # the good one stays a link
+
+
+def test_every_admin_of_the_app_breaks_long_cells_instead_of_scrolling():
+    from django.contrib import admin
+
+    ours = [a for m, a in admin.site._registry.items() if m._meta.app_label == "capomastro_changes"]
+    assert len(ours) > 10
+    missing = [type(a).__name__ for a in ours if "capomastro_changes/lists.css" not in str(a.media)]
+    assert missing == []
