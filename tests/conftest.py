@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from pathlib import Path
 
 import pytest
 import redis
@@ -58,3 +59,17 @@ def eager_celery():
     yield
     app.conf.task_always_eager = saved
     forget_broker_connections(app)
+
+
+@pytest.fixture
+def ephemera_storage(settings, tmp_path) -> Path:
+    """Ephemera archives kept in this test's own directory (``STORAGES["ephemera"]``)."""
+    where = tmp_path / "stored"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "ephemera": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(where)},
+        },
+    }
+    return where

@@ -26,15 +26,8 @@ PASSWORD = "a-long-enough-password-for-tests"
 
 
 @pytest.fixture
-def used(settings, tmp_path):
+def used(ephemera_storage):
     """Build #2 of libfoo restored the archive build #1 made."""
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "ephemera": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path / "stored")},
-        },
-    }
     dep = make_dependency(name="libfoo")
     first, second = (Build.objects.create(job=dep.job, number=n, status="SUCCESS") for n in (1, 2))
     made = RebuildRequest.objects.create(dependency=dep, revision="a", reason="change",

@@ -55,17 +55,12 @@ SETS = "# name, paths, key files\ncache cache --key-file keys/lock.txt\n"
 
 
 @pytest.fixture
-def builder(tmp_path, jenkins, engine_settings, celery_worker_process, monkeypatch, settings):
+def builder(
+    tmp_path, jenkins, engine_settings, celery_worker_process, monkeypatch, ephemera_storage
+):
     """Dependency libfoo on a git repository, built by the shipped template with ephemera on."""
     monkeypatch.setenv("PATH", path_with_this_python())  # brz and bygmester-ephemera
     monkeypatch.setenv("CAPOMASTRO_LXC_COMMAND", "")  # no LXC here: run the build directly
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "ephemera": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path / "stored")},
-        },
-    }
     branch = make_bygmester_branch(tmp_path / "bygmester", {"build": BUILD, "ephemera": SETS})
     template = resources.files("bygmester_hooks").joinpath("templates", "build-job.xml")
     jobtype = JobType.objects.create(

@@ -19,14 +19,8 @@ pytestmark = pytest.mark.django_db(transaction=True)  # files are deleted on com
 
 
 @pytest.fixture(autouse=True)
-def storage_here(settings, tmp_path):
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "ephemera": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path / "stored")},
-        },
-    }
+def storage_here(ephemera_storage):
+    return ephemera_storage
 
 
 def archive(dep, state, size=100, age_days=0, restored_days_ago=None, request_state="succeeded"):

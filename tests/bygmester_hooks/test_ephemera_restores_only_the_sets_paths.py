@@ -26,14 +26,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def endpoints(live_server, settings, tmp_path):
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "ephemera": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path / "stored")},
-        },
-    }
+def endpoints(live_server, ephemera_storage):
     return f"{live_server.url}/changes/ephemera/"
 
 

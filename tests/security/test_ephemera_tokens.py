@@ -44,14 +44,8 @@ def archive_bytes(text: bytes = b"cached") -> bytes:
 
 
 @pytest.fixture(autouse=True)
-def storage_here(settings, tmp_path):
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "ephemera": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path / "stored")},
-        },
-    }
+def storage_here(ephemera_storage):
+    return ephemera_storage
 
 
 def building(name: str, mode=EphemeraPolicy.PERSIST, max_size=1 << 20):
