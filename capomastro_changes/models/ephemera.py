@@ -48,6 +48,12 @@ class EphemeraPolicy(models.Model):
     class Meta:
         verbose_name_plural = "ephemera policies"
 
+    @classmethod
+    def of(cls, dependency_id: int) -> EphemeraPolicy:
+        """The dependency's policy (an unsaved "off" one when none was set)."""
+        found = cls.objects.filter(dependency_id=dependency_id).first()
+        return found or cls(dependency_id=dependency_id, mode=cls.OFF)
+
     def __str__(self) -> str:
         return f"{self.dependency}: {self.get_mode_display()}"
 

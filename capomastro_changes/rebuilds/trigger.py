@@ -121,8 +121,7 @@ def trigger(request_id: int) -> None:
 
 def ephemera_parameters(request: RebuildRequest) -> dict[str, str]:
     """The build's ephemera server and fresh token, when its dependency keeps ephemera."""
-    policy = EphemeraPolicy.objects.filter(dependency_id=request.dependency_id).first()
-    if policy is None or policy.mode == EphemeraPolicy.OFF:
+    if EphemeraPolicy.of(request.dependency_id).mode == EphemeraPolicy.OFF:
         return {}
     token = EphemeraGrant.mint(request, timedelta(seconds=settings.EPHEMERA_TOKEN_LIFETIME))
     RebuildRequest.objects.filter(pk=request.pk).update(keeps_ephemera=True)

@@ -23,8 +23,12 @@ from bygmester_hooks import bounds
 from bygmester_hooks.ephemera.keys import KEY, NAME
 from bygmester_hooks.ephemera.paths import PathRefused, member_path
 from capomastro_changes.builds.ephemera import finding, staging
-from capomastro_changes.builds.ephemera.grants import grant_of, policy_of
-from capomastro_changes.builds.ephemera.storage import UploadRefused, archive_storage
+from capomastro_changes.builds.ephemera.grants import grant_of
+from capomastro_changes.builds.ephemera.storage import (
+    UploadRefused,
+    UploadTooLarge,
+    archive_storage,
+)
 from capomastro_changes.models import EphemeraPolicy, Ephemeron
 from capomastro_changes.redaction import printable
 from capomastro_changes.views.tokens import given_token
@@ -52,7 +56,7 @@ def ephemera_set(request: HttpRequest, name: str) -> JsonResponse:
     if grant is None:
         return _refuse(request, 403, DENIED)
     dependency = grant.request.dependency
-    policy = policy_of(dependency)
+    policy = EphemeraPolicy.of(dependency.pk)
     key = request.GET.get("key", "")
     if not NAME.fullmatch(name) or not KEY.fullmatch(key):
         return _refuse(request, 400, "a set name (letters, digits, ._-) and a 64-hex key needed")
@@ -74,7 +78,7 @@ def ephemera_set(request: HttpRequest, name: str) -> JsonResponse:
         upload = announced(request, policy.max_size)
         archive = staging.stage(grant, name, key, request, upload, policy.max_size)
     except (UploadRefused, ValueError) as exc:
-        return _refuse(request, 413 if "more than" in str(exc) else 400, str(exc))
+        return _refuse(request, 413 if isinstance(exc, UploadTooLarge) else 400, str(exc))
     return JsonResponse(
         {"id": archive.pk, "state": archive.state, "size": archive.size, "sha256": archive.sha256},
         status=201,
@@ -85,7 +89,7 @@ def announced(request: HttpRequest, limit: int) -> dict:
     """What the builder says it sends: length, unpacked size, SHA-256, paths; checked.
 
     Raises:
-        UploadRefused: the archive or its files are larger than ``limit``.
+        UploadTooLarge: the archive's files are larger than ``limit``.
         ValueError: a header is missing or malformed.
     """
     length = bounds.whole_number(request.META.get("CONTENT_LENGTH", ""), bounds.BIGINT_MAX)
@@ -95,7 +99,7 @@ def announced(request: HttpRequest, limit: int) -> dict:
     if length is None or unpacked is None:
         raise ValueError("Content-Length and X-Ephemera-Unpacked-Size are needed")
     if unpacked > limit:
-        raise UploadRefused(f"{unpacked} bytes unpacked is more than the {limit} allowed")
+        raise UploadTooLarge(f"{unpacked} bytes unpacked is more than the {limit} allowed")
     sha = request.headers.get("X-Ephemera-SHA256", "")
     if not SHA.fullmatch(sha):
         raise ValueError("X-Ephemera-SHA256 must be 64 hex characters")

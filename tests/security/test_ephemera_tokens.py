@@ -40,7 +40,7 @@ def archive_bytes(text: bytes = b"cached") -> bytes:
         info = tarfile.TarInfo("cache/file")
         info.size = len(text)
         tar.addfile(info, io.BytesIO(text))
-    return gzip.compress(raw.getvalue())
+    return gzip.compress(raw.getvalue(), mtime=0)  # the same bytes whenever it is made
 
 
 @pytest.fixture(autouse=True)
@@ -52,10 +52,15 @@ def building(name: str, mode=EphemeraPolicy.PERSIST, max_size=1 << 20):
     """A dependency whose build is running, and that build's token."""
     dep = make_dependency(name=name)
     EphemeraPolicy.objects.create(dependency=dep, mode=mode, max_size=max_size)
+    return (dep, *next_build(dep, "r1"))
+
+
+def next_build(dep, revision: str = "r2"):
+    """Another build of ``dep``, running, and its token."""
     request = RebuildRequest.objects.create(
-        dependency=dep, revision="r1", reason="change", state="building"
+        dependency=dep, revision=revision, reason="change", state="building"
     )
-    return dep, request, EphemeraGrant.mint(request, timedelta(hours=1))
+    return request, EphemeraGrant.mint(request, timedelta(hours=1))
 
 
 def upload(client: Client, token: str, data: bytes, name="cache", key=KEY, **extra):
@@ -93,10 +98,7 @@ def committed(request, data=None) -> Ephemeron:
 def test_a_build_finds_and_downloads_its_own_dependencys_archive():
     dep, request, _ = building("mine")
     made = committed(request)
-    later = RebuildRequest.objects.create(
-        dependency=dep, revision="r2", reason="change", state="building"
-    )
-    later_token = EphemeraGrant.mint(later, timedelta(hours=1))
+    later, later_token = next_build(dep)
     found = find(Client(), later_token)
     assert found.status_code == 200 and found.json()["id"] == made.pk
     url = reverse("capomastro_changes:ephemera-archive", args=[made.pk])
@@ -170,10 +172,7 @@ def test_a_staged_upload_is_not_restorable_until_its_build_succeeds():
 def test_another_keys_archive_is_restored_only_when_the_dependency_allows_fallback():
     dep, request, _ = building("lib")
     made = committed(request)
-    later = RebuildRequest.objects.create(
-        dependency=dep, revision="r2", reason="change", state="building"
-    )
-    token = EphemeraGrant.mint(later, timedelta(hours=1))
+    later, token = next_build(dep)
     other_key = {"key": "cd" * 32, "fallback": "1"}
     assert find(Client(), token, **other_key).status_code == 404  # the policy says no
     EphemeraPolicy.objects.filter(dependency=dep).update(allow_fallback=True)
@@ -185,10 +184,7 @@ def test_another_keys_archive_is_restored_only_when_the_dependency_allows_fallba
 def test_nothing_made_from_an_archive_invalidated_while_in_use_is_kept():
     dep, request, _ = building("lib")
     made = committed(request)
-    later = RebuildRequest.objects.create(
-        dependency=dep, revision="r2", reason="change", state="building"
-    )
-    token = EphemeraGrant.mint(later, timedelta(hours=1))
+    later, token = next_build(dep)
     url = reverse("capomastro_changes:ephemera-archive", args=[made.pk])
     fetched = Client().get(url, HTTP_AUTHORIZATION=f"Bearer {token}")
     assert fetched.status_code == 200 and drained(fetched) == archive_bytes()

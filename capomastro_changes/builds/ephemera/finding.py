@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.db.models import Q
 from django.utils import timezone
 
 from capomastro_changes.models import Ephemeron, EphemeronUse
@@ -69,7 +68,7 @@ def uses_of_requests(request_ids) -> dict[int, list[EphemeronUse]]:
     """Each request's uses, oldest first, with their archives and makers (one query)."""
     found: dict[int, list[EphemeronUse]] = {}
     uses = EphemeronUse.objects.select_related("ephemeron__made_by__job").filter(
-        Q(request_id__in=list(request_ids))
+        request_id__in=list(request_ids)
     )
     for use in uses.order_by("at", "pk"):
         found.setdefault(use.request_id, []).append(use)

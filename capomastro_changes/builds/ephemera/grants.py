@@ -3,14 +3,14 @@
 Tokens are minted by the trigger (:func:`capomastro_changes.rebuilds.trigger.ephemera_parameters`).
 
 A token is good while its request is active and it has not expired; the
-dependency's policy then says what the build may do.
+dependency's policy (:meth:`EphemeraPolicy.of`) then says what the build may do.
 """
 
 from __future__ import annotations
 
 from django.utils import timezone
 
-from capomastro_changes.models import EphemeraGrant, EphemeraPolicy
+from capomastro_changes.models import EphemeraGrant
 from capomastro_changes.models.querysets import ACTIVE
 
 
@@ -26,9 +26,3 @@ def grant_of(token: str) -> EphemeraGrant | None:
     if grant is None or grant.request.state not in ACTIVE:
         return None
     return grant
-
-
-def policy_of(dependency) -> EphemeraPolicy:
-    """The dependency's policy (an unsaved "off" one when none was set)."""
-    found = EphemeraPolicy.objects.filter(dependency=dependency).first()
-    return found or EphemeraPolicy(dependency=dependency, mode=EphemeraPolicy.OFF)

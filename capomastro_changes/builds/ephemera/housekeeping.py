@@ -12,32 +12,15 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from django.db import transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
-from capomastro_changes.builds.ephemera.storage import delete
+from capomastro_changes.builds.ephemera.ending import end
 from capomastro_changes.conf import settings
 from capomastro_changes.models import Ephemeron, EphemeronUse
 from capomastro_changes.models.querysets import ACTIVE
 
 log = logging.getLogger(__name__)
-
-
-def end(archives, state: str, why: str) -> int:
-    """Move ``archives`` to ``state`` with a reason, deleting their files after commit."""
-    with transaction.atomic():
-        # Locked by primary key: PostgreSQL locks no row of a query's outer join.
-        rows = Ephemeron.objects.filter(pk__in=list(archives.values_list("pk", flat=True)))
-        chosen = list(rows.select_for_update().values_list("pk", "storage_name"))
-        if not chosen:
-            return 0
-        Ephemeron.objects.filter(pk__in=[pk for pk, _ in chosen]).update(
-            state=state, ended_at=timezone.now(), ended_why=why[:200], storage_name=""
-        )
-        for _, name in chosen:
-            transaction.on_commit(lambda name=name: delete(name))
-    return len(chosen)
 
 
 def invalidate(archives, by: str) -> int:

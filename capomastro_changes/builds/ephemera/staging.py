@@ -15,6 +15,7 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
+from capomastro_changes.builds.ephemera.ending import end
 from capomastro_changes.builds.ephemera.storage import delete, store
 from capomastro_changes.models import Build, EphemeraGrant, Ephemeron, EphemeronUse
 
@@ -37,9 +38,7 @@ def stage(grant: EphemeraGrant, name: str, key: str, body, upload: dict, limit: 
             earlier = Ephemeron.objects.filter(
                 made_by_request=request, name=name, state=Ephemeron.STAGED
             )
-            replaced = list(earlier.values_list("storage_name", flat=True))
-            earlier.update(state=Ephemeron.DISCARDED, ended_at=timezone.now(), storage_name="",
-                           ended_why="replaced by a later upload of the same build")  # fmt: skip
+            end(earlier, Ephemeron.DISCARDED, "replaced by a later upload of the same build")
             archive = Ephemeron.objects.create(
                 dependency_id=request.dependency_id,
                 name=name,
@@ -54,8 +53,6 @@ def stage(grant: EphemeraGrant, name: str, key: str, body, upload: dict, limit: 
             EphemeronUse.objects.create(
                 ephemeron=archive, request=request, kind=EphemeronUse.PERSISTED, outcome="ok"
             )
-            for old in replaced:
-                transaction.on_commit(lambda old=old: delete(old))
     except BaseException:
         delete(stored.name)
         raise
@@ -72,14 +69,9 @@ def settle_uploads(request, build: Build | None, succeeded: bool) -> None:
     Runs inside the caller's transaction; files are deleted once it commits.
     """
     staged = Ephemeron.objects.filter(made_by_request=request, state=Ephemeron.STAGED)
-    now = timezone.now()
     if not succeeded:
-        names = list(staged.values_list("storage_name", flat=True))
-        if staged.update(state=Ephemeron.DISCARDED, ended_at=now,
-                         ended_why="its build did not succeed", storage_name=""):  # fmt: skip
-            log.info("discarded %s staged ephemera of request #%s", len(names), request.pk)
-        for name in names:
-            transaction.on_commit(lambda name=name: delete(name))
+        if count := end(staged, Ephemeron.DISCARDED, "its build did not succeed"):
+            log.info("discarded %s staged ephemera of request #%s", count, request.pk)
         return
     tainted = set(
         EphemeronUse.objects.filter(
@@ -87,12 +79,9 @@ def settle_uploads(request, build: Build | None, succeeded: bool) -> None:
         ).values_list("ephemeron__name", flat=True)
     )
     for archive in staged.order_by("pk"):
+        this = Ephemeron.objects.filter(pk=archive.pk)
         if archive.name in tainted:  # made from an archive since invalidated: not kept
-            Ephemeron.objects.filter(pk=archive.pk).update(
-                state=Ephemeron.DISCARDED, ended_at=now, storage_name="",
-                ended_why="its build used an invalidated archive of this set",
-            )  # fmt: skip
-            transaction.on_commit(lambda name=archive.storage_name: delete(name))
+            end(this, Ephemeron.DISCARDED, "its build used an invalidated archive of this set")
             log.warning("discarded ephemera %s of %s: its build used an invalidated archive",
                         archive.name, build)  # fmt: skip
             continue
@@ -100,12 +89,6 @@ def settle_uploads(request, build: Build | None, succeeded: bool) -> None:
             dependency_id=archive.dependency_id, name=archive.name, key=archive.key,
             state=Ephemeron.COMMITTED,
         )  # fmt: skip
-        gone = list(older.values_list("storage_name", flat=True))
-        older.update(state=Ephemeron.EVICTED, ended_at=now, storage_name="",
-                     ended_why=f"superseded by archive #{archive.pk}")  # fmt: skip
-        for name in gone:
-            transaction.on_commit(lambda name=name: delete(name))
-        Ephemeron.objects.filter(pk=archive.pk).update(
-            state=Ephemeron.COMMITTED, committed_at=now, made_by=build
-        )
+        end(older, Ephemeron.EVICTED, f"superseded by archive #{archive.pk}")
+        this.update(state=Ephemeron.COMMITTED, committed_at=timezone.now(), made_by=build)
         log.info("committed ephemera %s of %s (archive #%s)", archive.name, build, archive.pk)

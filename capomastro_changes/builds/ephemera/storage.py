@@ -29,6 +29,10 @@ class UploadRefused(ValueError):
     """The upload is larger than allowed, shorter than announced, or not what it says."""
 
 
+class UploadTooLarge(UploadRefused):
+    """The upload, or what it unpacks to, is more than the dependency may keep (HTTP 413)."""
+
+
 def archive_storage():
     """The storage for archives."""
     try:
@@ -62,7 +66,7 @@ def store(stream, length: int, limit: int, dependency_id: int, expected_sha: str
             different SHA-256 than the builder computed.
     """
     if length > limit:
-        raise UploadRefused(f"{length} bytes is more than the {limit} this dependency may keep")
+        raise UploadTooLarge(f"{length} bytes is more than the {limit} this dependency may keep")
     storage = archive_storage()
     where = getattr(storage, "location", None)
     if where:
