@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core import checks
 
 from capomastro_changes.conf import DEFAULTS, PREFIX, settings
+from capomastro_changes.detection.scheduling import READS_SHARE
 from capomastro_changes.vcs.urls import SUPPORTED_SCHEMES
 
 # Only what some reader can speak: a scheme nothing reads would pass the URL
@@ -83,17 +84,15 @@ def _check_numbers() -> list[checks.CheckMessage]:
 
 
 def _check_batch_fits_its_lock() -> list[checks.CheckMessage]:
-    """A batch whose every source hangs must still end before its check locks expire."""
-    rounds = -(-int(settings.CHECK_BATCH_MAX) // int(settings.CHECK_BATCH_THREADS))
-    worst = rounds * settings.PROBE_TIMEOUT
-    if worst < settings.CHECK_LOCK_TTL:
+    """A read must be able to end within the share of the check lock's life a batch reads in."""
+    room = READS_SHARE * float(settings.CHECK_LOCK_TTL)
+    if settings.PROBE_TIMEOUT <= room:
         return []
     return [
         checks.Error(
-            f"{PREFIX}CHECK_BATCH_MAX / CHECK_BATCH_THREADS × PROBE_TIMEOUT ({worst:g} s) "
-            f"must stay under CHECK_LOCK_TTL ({settings.CHECK_LOCK_TTL:g} s): a batch of "
-            "hung sources would outlive its check locks.",
-            hint="Lower CHECK_BATCH_MAX or raise CHECK_BATCH_THREADS or CHECK_LOCK_TTL.",
+            f"{PREFIX}PROBE_TIMEOUT ({settings.PROBE_TIMEOUT:g} s) must stay within "
+            f"{READS_SHARE:g} × CHECK_LOCK_TTL ({room:g} s): a check would outlive its lock.",
+            hint="Lower PROBE_TIMEOUT or raise CHECK_LOCK_TTL.",
             id="capomastro_changes.E007",
         )
     ]

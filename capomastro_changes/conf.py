@@ -31,13 +31,13 @@ DEFAULTS: dict[str, Any] = {
     # Seconds the per-source check lock lives: longer than one probe can take.
     "CHECK_LOCK_TTL": 120,
     # Checks per batch task, at most, and reads a batch runs at once (threads).
-    # A batch ends within ceil(CHECK_BATCH_MAX / CHECK_BATCH_THREADS) probe
-    # timeouts even if every source hangs: keep that under CHECK_LOCK_TTL (a
-    # system check says so). Threads × worker processes is the number of
-    # connections open at once: git daemon accepts 32 at most and queues only 5
-    # connects (a connect beyond that waits a second for its retry).
-    "CHECK_BATCH_MAX": 12,
-    "CHECK_BATCH_THREADS": 4,
+    # Threads × worker processes is the number of connections open at once:
+    # git daemon serves 32 at most and queues 6 connects (a connect beyond that
+    # waits a second for its retry), so 2 processes × 3 threads never overflow it.
+    # A batch's reads end within 0.8 of CHECK_LOCK_TTL; sources whose turn comes
+    # later (only behind hung reads) are left for the next sweep.
+    "CHECK_BATCH_MAX": 24,
+    "CHECK_BATCH_THREADS": 3,
     # Worker processes the sweep shares its batches among (None: this machine's
     # CPU count). Fewer due sources than workers × CHECK_BATCH_MAX make smaller batches.
     "SWEEP_WORKERS": None,

@@ -37,7 +37,12 @@ def test_a_views_switch_that_is_not_a_boolean_is_refused(settings):
     assert error.id == "capomastro_changes.E006" and "'no'" in error.msg
 
 
-def test_a_batch_that_could_outlive_its_check_locks_is_refused(settings):
-    settings.CAPOMASTRO_CHANGES_CHECK_BATCH_MAX = 32  # 8 rounds of 4 threads × 30 s > 120 s
+def test_a_probe_timeout_a_check_lock_cannot_cover_is_refused(settings):
+    settings.CAPOMASTRO_CHANGES_PROBE_TIMEOUT = 100.0  # more than 0.8 × 120 s
     [error] = check_settings()
-    assert error.id == "capomastro_changes.E007" and "CHECK_LOCK_TTL" in error.msg
+    assert error.id == "capomastro_changes.E007" and "CHECK_LOCK_TTL (96 s)" in error.msg
+
+
+def test_a_large_batch_is_allowed_since_reads_that_cannot_end_in_time_wait(settings):
+    settings.CAPOMASTRO_CHANGES_CHECK_BATCH_MAX = 96  # 32 rounds of 3 threads × 30 s
+    assert check_settings() == []

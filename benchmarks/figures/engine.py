@@ -795,6 +795,7 @@ def _handoff_figure(standin, server, rounds: int) -> dict:
             phase=FINALIZED,
             raw_phase=FINALIZED,
             status="SUCCESS",
+            queue_id=RebuildRequest.objects.get(pk=holder.pk).jenkins_queue_id,
             parameters={"REQUEST_ID": str(holder.pk), "REVISION": holder.revision},
         )
         began = time.perf_counter()

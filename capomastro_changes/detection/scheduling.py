@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 MAX_BACKOFF_STEPS = 10
+# Share of a check lock's life in which a batch's reads must end; the rest is for
+# writing their results (a check task's soft time limit is at least 0.9 of it).
+READS_SHARE = 0.8
 
 
 @dataclass(frozen=True)

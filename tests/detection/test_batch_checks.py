@@ -96,6 +96,34 @@ def test_a_hung_server_does_not_slow_the_rest_of_its_batch(many_branches):
     assert "no answer within 2" in state.last_error
 
 
+def test_a_batch_of_hung_sources_ends_before_its_check_locks_and_leaves_the_rest(
+    many_branches, settings, caplog
+):
+    _repo, sources = many_branches
+    healthy = sources(2)
+    settings.CAPOMASTRO_CHANGES_PROBE_TIMEOUT = 0.5
+    settings.CAPOMASTRO_CHANGES_CHECK_LOCK_TTL = 2.2  # reads must end within 1.76 s
+    settings.CAPOMASTRO_CHANGES_CHECK_BATCH_THREADS = 1
+    before = {s.pk: s.next_check_at for s in SourceState.objects.filter(pk__in=healthy)}
+    with servers.silent_server() as port:
+        hung = [
+            make_dependency(source=make_source("git", f"git://127.0.0.1:{port}/h{n}.git"))
+            for n in range(6)
+        ]
+        started = time.monotonic()
+        outcomes = check_batch([dep.source_id for dep in hung] + healthy)
+        took = time.monotonic() - started
+    # One thread, in the batch's order: hung reads at 0, 0.5 and 1 s; a fourth would end
+    # at 2 s, after 1.76 s: it and the rest are not started.
+    assert (outcomes["error"], outcomes["left for the next sweep"]) == (3, 5), outcomes
+    assert took < 2.2, took  # within the locks' life, not 8 reads × 0.5 s
+    left = SourceState.objects.filter(pk__in=healthy)
+    assert {s.pk: s.next_check_at for s in left} == before  # untouched: checked next time
+    assert not CheckRecord.objects.filter(source_id__in=healthy, outcome="unchanged").exists()
+    assert "batch left 5 sources to the next sweep" in caplog.text
+    assert check_batch(healthy)["unchanged"] == 2  # and the lock is free for that
+
+
 def test_a_source_another_check_holds_is_skipped_by_the_batch(many_branches, redis_client):
     from capomastro_changes.coordination.keyspaces import keyspaces
 
