@@ -56,15 +56,15 @@ def statement_kinds(queries) -> list[str]:
 
 def test_statements_per_batch_of_unchanged_sources_do_not_grow_with_the_batch(many_branches):
     _repo, sources = many_branches
-    small, large = sources(3), sources(12)
+    small, large = sources(3), sources(24)
     with CaptureQueriesContext(connection) as few:
         assert check_batch(small)["unchanged"] == 3
     with CaptureQueriesContext(connection) as many:
-        assert check_batch(large)["unchanged"] == 12
+        assert check_batch(large)["unchanged"] == 24
     assert statement_kinds(few) == statement_kinds(many)
     kinds = [k for k in statement_kinds(many) if k in ("SELECT", "INSERT", "UPDATE")]
     assert kinds == ["SELECT", "SELECT", "INSERT", "UPDATE"], kinds
-    assert CheckRecord.objects.filter(source_id__in=large, outcome="unchanged").count() == 12
+    assert CheckRecord.objects.filter(source_id__in=large, outcome="unchanged").count() == 24
     assert all(s.last_outcome == "unchanged" for s in SourceState.objects.filter(pk__in=large))
 
 
