@@ -38,6 +38,9 @@ DEFAULTS: dict[str, Any] = {
     # later (only behind hung reads) are left for the next sweep.
     "CHECK_BATCH_MAX": 24,
     "CHECK_BATCH_THREADS": 3,
+    # Due sources one sweep hands out at most (the sweep runs every minute by
+    # default): 5,000 a minute is 83 checks a second. Raise it for more.
+    "SWEEP_LIMIT": 5000,
     # Worker processes the sweep shares its batches among (None: this machine's
     # CPU count). Fewer due sources than workers × CHECK_BATCH_MAX make smaller batches.
     "SWEEP_WORKERS": None,

@@ -23,8 +23,13 @@ def due_sources(now: datetime, limit: int) -> list[int]:
     return list(SourceState.objects.due(now).values_list("source_id", flat=True)[:limit])
 
 
-def sweep(now: datetime | None = None, limit: int = 5000, expires: float = 50.0) -> list[int]:
+def sweep(
+    now: datetime | None = None, limit: int | None = None, expires: float = 50.0
+) -> list[int]:
     """Fan out batch check tasks for the due sources, and hold them until those checks run.
+
+    At most ``limit`` (``SWEEP_LIMIT``) sources, the highest priority first; the
+    rest stay due for the next sweep.
 
     Each selected source's next check moves one check-lock lifetime ahead, so
     the next tick does not queue it again; the check sets the real time.
@@ -34,7 +39,7 @@ def sweep(now: datetime | None = None, limit: int = 5000, expires: float = 50.0)
     # django-celery-beat's own "last run" stays empty under the guarded scheduler:
     # the admin and the overview read the sweep's here.
     PeriodicTask.objects.filter(task="capomastro_changes.sweep").update(last_run_at=now)
-    due = due_sources(now, limit)
+    due = due_sources(now, int(limit or settings.SWEEP_LIMIT))
     if not due:
         return []
     hold = now + timedelta(seconds=settings.CHECK_LOCK_TTL)

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
 from capomastro_changes.beat import GuardedScheduler
-from capomastro_changes.detection.sweep import due_sources, make_due
+from capomastro_changes.detection.sweep import due_sources, make_due, sweep
 from capomastro_changes.models import (
     Build,
     Project,
@@ -157,3 +157,12 @@ def test_a_push_during_a_check_makes_the_source_due_once_more():
     assert due_sources(timezone.now(), 10) == [dep.source_id]
     conclude(SourceState.objects.get(pk=dep.source_id), answer, "test", timezone.now())
     assert due_sources(timezone.now(), 10) == []  # and only once
+
+
+def test_a_sweep_hands_out_at_most_its_limit_and_the_rest_stay_due(settings):
+    settings.CAPOMASTRO_CHANGES_SWEEP_LIMIT = 2
+    ids = [make_dependency(name=f"dep{n}").source_id for n in range(3)]
+    SourceState.objects.filter(pk__in=ids).update(next_check_at=timezone.now())
+    handed = sweep()
+    assert len(handed) == 2
+    assert due_sources(timezone.now(), 10) == sorted(set(ids) - set(handed))
