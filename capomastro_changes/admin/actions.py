@@ -25,6 +25,7 @@ from bygmester_hooks import bounds
 from capomastro_changes import revisions
 from capomastro_changes.admin import locking
 from capomastro_changes.admin.badges import lock_summary
+from capomastro_changes.detection.sweep import make_due
 from capomastro_changes.models import RebuildRequest, SourceState
 from capomastro_changes.rebuilds.requests import request_rebuild
 
@@ -50,10 +51,16 @@ class ActionPermissions:
 
 @admin.action(description="Check now (sent to the workers)", permissions=["check_sources"])
 def check_now(modeladmin, request, queryset):
-    """Send one check task per selected source; the page says which went, not how they end."""
+    """Send one check task per selected source; the page says which went, not how they end.
+
+    Each source is made due first, as a push makes it: a source a batch is reading
+    already (whose check task is then skipped) stays due when that check ends, so
+    the next sweep reads it again instead of the one after its interval.
+    """
     from capomastro_changes.tasks import check_source
 
     sources = list(modeladmin.selected_sources(queryset).order_by("pk"))
+    make_due([source.pk for source in sources])
     try:
         for source in sources:
             check_source.delay(source.pk)
@@ -76,7 +83,8 @@ def checks_sent_message(sources) -> str:
         named += f" and {len(sources) - NAMED_IN_MESSAGE} more"
     return (
         f"Check of {named} sent to the workers; each outcome joins the source's check "
-        "history as soon as its check ends."
+        "history as soon as its check ends (a source being checked already is checked "
+        "again by the next sweep)."
     )
 
 

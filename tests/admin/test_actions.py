@@ -45,10 +45,34 @@ def test_check_now_sends_the_check_to_the_workers_and_its_outcome_joins_the_hist
     response = act(admin_client, SOURCES, "check_now", [source])
     assert said(response) == [
         f"Check of {source} sent to the workers; each outcome joins the source's check "
-        "history as soon as its check ends."
+        "history as soon as its check ends (a source being checked already is checked "
+        "again by the next sweep)."
     ]
     record = CheckRecord.objects.get(source=source)
     assert (record.outcome, record.new_revision) == ("baseline", repo.rev_parse("main"))
+
+
+def test_check_now_of_a_source_being_checked_has_the_next_sweep_read_it_again(
+    admin_client, repo_source, eager_celery
+):
+    from django.utils import timezone
+
+    from capomastro_changes.coordination.keyspaces import keyspaces
+    from capomastro_changes.detection.batch import check_batch
+    from capomastro_changes.detection.sweep import due_sources
+
+    repo, source = repo_source
+    act(admin_client, SOURCES, "check_now", [source])  # the baseline
+    new = repo.commit()
+    token = keyspaces().checks.acquire(source.pk)  # a batch is reading it, from before the push
+    try:
+        act(admin_client, SOURCES, "check_now", [source])  # its own check is skipped
+    finally:
+        keyspaces().checks.release(source.pk, token)
+    assert CheckRecord.objects.filter(source=source).count() == 1
+    assert due_sources(timezone.now(), 10) == [source.pk]  # not in CHECK_INTERVAL: now
+    assert check_batch(due_sources(timezone.now(), 10))["changed"] == 1  # the next sweep
+    assert RebuildRequest.objects.get(dependency__source=source).revision == new
 
 
 def test_check_now_answers_before_any_probe_runs(admin_client, repo_source, redis_url):

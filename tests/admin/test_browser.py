@@ -26,12 +26,14 @@ FLAGS = (
 )  # fmt: skip
 PASSWORD = "operator-pw-9f2c"
 
+NO_BROWSER = (
+    f"headless browser tests need {CHROMIUM} and {CHROMEDRIVER} "
+    "(apt-get install chromium chromium-driver)"
+)
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(
-        not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()),
-        reason=f"headless browser tests need {CHROMIUM} and {CHROMEDRIVER} "
-        "(apt-get install chromium chromium-driver)",
+        not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()), reason=NO_BROWSER
     ),
 ]
 webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
@@ -41,7 +43,10 @@ Select = pytest.importorskip("selenium.webdriver.support.select").Select
 
 @pytest.fixture
 def browser(tmp_path):
-    """A fresh headless Chromium with a profile of its own."""
+    """A fresh headless Chromium with a profile of its own (a test in another module
+    that borrows this fixture skips too when there is none)."""
+    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
+        pytest.skip(NO_BROWSER)
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for flag in (*FLAGS, f"--user-data-dir={tmp_path / 'profile'}"):

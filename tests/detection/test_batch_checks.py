@@ -124,6 +124,42 @@ def test_a_batch_of_hung_sources_ends_before_its_check_locks_and_leaves_the_rest
     assert check_batch(healthy)["unchanged"] == 2  # and the lock is free for that
 
 
+@pytest.mark.django_db(transaction=True)  # the push is written from the reader's thread
+def test_a_push_while_a_batch_reads_a_source_keeps_it_due_once_more(many_branches):
+    from django.utils import timezone
+
+    from capomastro_changes.detection.batch import conclude_all, read_all
+    from capomastro_changes.detection.probing import prepared_probe
+    from capomastro_changes.detection.sweep import due_sources, make_due
+
+    _repo, sources = many_branches
+    ids = sources(3)
+    states = SourceState.objects.select_related("source").in_bulk(ids)
+
+    class PushedDuringTheRead:
+        """The real probe, with a push for ``ids[1]`` arriving while it reads."""
+
+        def __init__(self, source_id):
+            self.source_id, self.probe = (
+                source_id,
+                prepared_probe(states[source_id].source, None, []),
+            )
+            self.name = self.probe.name
+
+        def __call__(self):
+            if self.source_id == ids[1]:
+                make_due([self.source_id])
+                connection.close()  # this thread's own: reader threads outlive the test
+            return self.probe()
+
+    probes = {source_id: PushedDuringTheRead(source_id) for source_id in ids}
+    deps = {source_id: [] for source_id in ids}
+    assert conclude_all(states, deps, probes, read_all(probes))["unchanged"] == 3
+    assert due_sources(timezone.now(), 10) == [ids[1]]  # read again by the next sweep
+    assert check_batch([ids[1]])["unchanged"] == 1
+    assert due_sources(timezone.now(), 10) == []  # and only once
+
+
 def test_a_source_another_check_holds_is_skipped_by_the_batch(many_branches, redis_client):
     from capomastro_changes.coordination.keyspaces import keyspaces
 
