@@ -3,13 +3,20 @@
 Most checks find nothing new. One task per check spends ten times the read on
 bookkeeping (a task, a lock, six statements); a batch shares it. The batch
 takes its sources' check locks in one Redis round trip (the locks stay one
-per source, so a push or "check now" of one source still waits for this
-check), reads its sources in threads, several at once (each read keeps its own
-deadline, so a hung server holds up no other), and writes every unchanged
-source in a fixed number of statements: their history rows in one INSERT, their
-states in one UPDATE. A source that changed, failed, or has a dependency
-behind is concluded one by one as a single check would be (they are few), so
-requests, locks and triggers go on exactly as before.
+per source: a push, "check now" or another sweep that finds one held leaves it
+due, and this check, ending, keeps it due for one more look), reads its
+sources in threads, several at once (each read keeps its own deadline, so a
+hung server holds up no other), and writes every unchanged source in a fixed
+number of statements: their history rows in one INSERT, their states in one
+UPDATE. A source that changed, failed, or has a dependency behind is concluded
+one by one as a single check would be (they are few), so requests, locks and
+triggers go on exactly as before.
+
+A batch never outlives its check locks: its reads must end within the first
+:data:`~.scheduling.READS_SHARE` of the locks' life. A read that starts late
+gets the time that is left instead of ``PROBE_TIMEOUT``; if that runs out, or
+none is left (only behind slow or hung reads), the source is left untouched
+for the next sweep, which finds it due again when the sweep's hold ends.
 
 Sources probed through Jenkins are not batched: their checks wait on Jenkins,
 so each goes back to a check task of its own.
@@ -23,7 +30,7 @@ import time
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from capomastro_changes import enqueue, metrics
@@ -38,21 +45,29 @@ from capomastro_changes.models import CheckRecord, Dependency, JobType, SourceSt
 from capomastro_changes.revisions import Outcome, StoredState, vetted
 
 log = logging.getLogger(__name__)
+# The least time worth starting a read with, when the batch's reading time runs out.
+MIN_READ_SECONDS = 0.25
 
 
 def check_batch(source_ids: list[int]) -> Counter:
     """Check ``source_ids`` now, together; how many ended in each outcome.
 
-    Sources another check holds are skipped (counted as ``busy``), as a single
-    check skips them.
+    Sources another check holds are skipped (counted as ``busy``) and left due,
+    as a single check leaves them; ids with no source (deleted since the sweep)
+    are counted as ``gone``.
     """
+    ids = list(dict.fromkeys(source_ids))
     locks = keyspaces().checks
     reads_end_by = time.monotonic() + READS_SHARE * float(settings.CHECK_LOCK_TTL)
-    held = locks.acquire_many(dict.fromkeys(source_ids))
-    outcomes = Counter(busy=len(set(source_ids)) - len(held))
+    held = locks.acquire_many(ids)
+    busy = [source_id for source_id in ids if source_id not in held]
+    if busy:  # the holder's check keeps them due when it ends: one more look
+        SourceState.objects.make_due(busy)
+    outcomes = Counter(busy=len(busy))
     to_jenkins: list[int] = []
     try:
         states = SourceState.objects.select_related("source").in_bulk(list(held))
+        outcomes["gone"] = len(held) - len(states)
         dependencies = defaultdict(list)
         for dep in (
             Dependency.objects.filter(source_id__in=list(held))
@@ -61,7 +76,7 @@ def check_batch(source_ids: list[int]) -> Counter:
         ):
             dependencies[dep.source_id].append(dep)
         probes = {}  # read in the sweep's order: the highest priority first
-        for source_id in (s for s in dict.fromkeys(source_ids) if s in states):
+        for source_id in (s for s in ids if s in states):
             state = states[source_id]
             job = probing_job(dependencies[source_id])
             if job and job.jobtype.probe_runner == JobType.PROBE_JENKINS:
@@ -70,13 +85,9 @@ def check_batch(source_ids: list[int]) -> Counter:
             jobtype = job.jobtype if job else None
             probes[source_id] = prepared_probe(state.source, jobtype, dependencies[source_id])
         answers = read_all(probes, reads_end_by)
-        left = sorted(source_id for source_id, answer in answers.items() if answer is None)
+        left = [source_id for source_id, answer in answers.items() if answer is None]
         if left:  # untouched: the sweep's hold on them ends about when this batch does
-            log.warning(
-                "batch left %d sources to the next sweep (%s): earlier reads hung, and theirs "
-                "could not end before the check locks expire", len(left),
-                ", ".join(map(str, left[:10])) + (", …" if len(left) > 10 else ""),
-            )  # fmt: skip
+            _say_left(left)
             outcomes["left for the next sweep"] = len(left)
             answers = {k: v for k, v in answers.items() if v is not None}
         outcomes.update(conclude_all(states, dependencies, probes, answers))
@@ -87,8 +98,7 @@ def check_batch(source_ids: list[int]) -> Counter:
     for source_id in to_jenkins:  # its check waits on Jenkins: a task of its own
         enqueue.send("capomastro_changes.check_source", source_id)
     outcomes["to jenkins"] = len(to_jenkins)
-    first = source_ids[0] if source_ids else 0
-    log.info("batch of %d checks from source %s: %s", len(source_ids), first, _summary(outcomes))
+    log.info("batch of %d sources (%s): %s", len(ids), _some(ids), _summary(outcomes))
     return outcomes
 
 
@@ -96,9 +106,10 @@ def read_all(probes: dict, end_by: float | None = None) -> dict[int, tuple | Non
     """Every probe run, ``CHECK_BATCH_THREADS`` at once: ``{source: (started, answer)}``.
 
     Each read keeps its own deadline and start time, so a hung source costs one
-    thread its timeout and delays no other read's answer. A read whose turn
-    comes too late to end (``PROBE_TIMEOUT``) by ``end_by`` (``time.monotonic``)
-    is not started: its answer is None.
+    thread its timeout and delays no other read's answer. With ``end_by``
+    (``time.monotonic``), a read gets at most the time left until then; a
+    source whose read could not start, or ran out of that shortened time,
+    answers None: not read, rather than blamed for the batch's own deadline.
     """
     if not probes:
         return {}
@@ -106,12 +117,27 @@ def read_all(probes: dict, end_by: float | None = None) -> dict[int, tuple | Non
 
     def run(item):
         source_id, probe = item
-        if end_by is not None and time.monotonic() + timeout > end_by:
+        given = timeout if end_by is None else min(timeout, end_by - time.monotonic())
+        if given < min(timeout, MIN_READ_SECONDS):
             return source_id, None
         started = timezone.now()
-        return source_id, (started, probe())
+        if given >= timeout:
+            return source_id, (started, probe())
+        answer = probe(given)
+        if answer.error and answer.seconds >= given * 0.9:  # cut short by our deadline
+            return source_id, None
+        return source_id, (started, answer)
 
     return dict(_readers().map(run, probes.items()))
+
+
+def _say_left(left: list[int]) -> None:
+    ttl = float(settings.CHECK_LOCK_TTL)
+    log.warning(
+        "batch left %d sources to the next sweep (%s): its reads must end within %g s "
+        "(%g × CHECK_LOCK_TTL), and slow or hung reads before them took that time",
+        len(left), _some(left), READS_SHARE * ttl, READS_SHARE,
+    )  # fmt: skip
 
 
 _POOL: tuple[int, int, ThreadPoolExecutor] | None = None
@@ -151,26 +177,49 @@ def conclude_all(states, dependencies, probes, answers) -> Counter:
             continue
         outcomes[record.outcome] += 1
     if plain:
-        save_unchanged(plain, probes)
-        outcomes["unchanged"] += len(plain)
+        written = save_unchanged(plain, probes)
+        outcomes["unchanged"] += written
+        outcomes["gone"] += len(plain) - written
     return outcomes
 
 
-def save_unchanged(plain: list[tuple], probes) -> None:
-    """History rows in one INSERT, states in one UPDATE: whatever the number of sources."""
+def save_unchanged(plain: list[tuple], probes) -> int:
+    """History rows in one INSERT, states in one UPDATE, whatever the number of sources;
+    how many were written.
+
+    A source deleted while it was read would fail the INSERT for all: the rows
+    are then written again without the sources that are gone.
+    """
     now = timezone.now()
     records, next_checks = [], {}
     for state, decision, answer, started in plain:
         records.append(record_of(state, decision, answer, probes[state.pk].name, started))
         move_state(state, decision, answer, now)
         next_checks[state.pk] = (started, state.next_check_at)
-    with transaction.atomic():
-        CheckRecord.objects.bulk_create(records)
-        _update_unchanged(now, next_checks)
+    try:
+        _write_unchanged(records, now, next_checks)
+    except IntegrityError:
+        still = set(
+            SourceState.objects.filter(pk__in=list(next_checks)).values_list("pk", flat=True)
+        )
+        log.warning(
+            "batch: sources deleted while they were read: %d; the rest are written",
+            len(next_checks) - len(still),
+        )
+        plain = [item for item in plain if item[0].pk in still]
+        records = [record for record in records if record.source_id in still]
+        _write_unchanged(records, now, {k: v for k, v in next_checks.items() if k in still})
     for (state, _, answer, _), record in zip(plain, records, strict=True):
         metrics.record_check(state.source.vcs, Outcome.UNCHANGED.value, answer.seconds)
         if record.pk and history.due_for_pruning(record):
             history.prune_history(state.pk)
+    return len(records)
+
+
+def _write_unchanged(records: list, now, next_checks: dict) -> None:
+    with transaction.atomic():
+        CheckRecord.objects.bulk_create(records)
+        _update_unchanged(now, next_checks)
 
 
 def _update_unchanged(now, next_checks: dict) -> None:
@@ -208,6 +257,11 @@ def batches(source_ids: list[int], workers: int, largest: int) -> list[list[int]
         return []
     size = max(1, min(largest, -(-len(ids) // max(1, workers))))
     return [ids[i : i + size] for i in range(0, len(ids), size)]
+
+
+def _some(ids: list[int], shown: int = 10) -> str:
+    """The first ids of a list, for a log line."""
+    return ", ".join(map(str, ids[:shown])) + (", …" if len(ids) > shown else "")
 
 
 def _summary(outcomes: Counter) -> str:

@@ -35,8 +35,10 @@ def check_source(source_id: int) -> CheckRecord | None:
     jenkins_job = job if runner == JobType.PROBE_JENKINS else None
     check_locks = jenkins_check.check_locks() if jenkins_job else keyspaces().checks
     token = check_locks.acquire(source_id)
-    if token is None:
-        log.info("source %s is being checked already; skipped", source_id)
+    if token is None:  # left due: the check that holds it keeps it due when it ends
+        SourceState.objects.make_due([source_id])
+        log.info("source %s is being checked already; skipped, due again after that check",
+                 source_id)  # fmt: skip
         return None
     handed_over = False
     try:

@@ -101,8 +101,8 @@ class PreparedProbe:
     def __init__(self, probe, ref: SourceRef, last: tuple[Revision, ...], name: str) -> None:
         self.probe, self.ref, self.last, self.name = probe, ref, last, name
 
-    def __call__(self) -> ProbeAnswer:
-        return run_guarded(self.probe, self.ref, self.last)
+    def __call__(self, timeout: float | None = None) -> ProbeAnswer:
+        return run_guarded(self.probe, self.ref, self.last, timeout)
 
 
 def prepared_probe(

@@ -52,6 +52,4 @@ def sweep(
 
 def make_due(source_ids) -> int:
     """Make sources due now (a push notification, "check now"); the sweep does the work."""
-    return SourceState.objects.filter(source_id__in=list(source_ids)).update(
-        next_check_at=timezone.now()
-    )
+    return SourceState.objects.make_due(source_ids)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.db import models
+from django.utils import timezone
 
 # Not started yet: made, or waiting for a lock or a build slot.
 WAITING = ("pending", "waiting")
@@ -47,3 +48,8 @@ class SourceStateQuerySet(models.QuerySet):
         return self.filter(enabled=True, next_check_at__lte=now).order_by(
             "-priority", "next_check_at"
         )
+
+    def make_due(self, source_ids) -> int:
+        """Make these sources due now: a push, "check now", or a check that found the
+        source being checked already (the holder's check then leaves it due)."""
+        return self.filter(source_id__in=list(source_ids)).update(next_check_at=timezone.now())

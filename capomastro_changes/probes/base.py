@@ -23,13 +23,16 @@ log = logging.getLogger(__name__)
 class Probe(Protocol):
     """The probe contract."""
 
-    def __call__(self, source: SourceRef, last: Iterable[Revision] = ()) -> ProbeAnswer:
+    def __call__(
+        self, source: SourceRef, last: Iterable[Revision] = (), timeout: float | None = None
+    ) -> ProbeAnswer:
         """Answer with the source's current revision.
 
         Args:
             source: The source to read.
             last: The last known revisions of the dependencies that share it;
                 a probe with history at hand says which the tip descends from.
+            timeout: Seconds the read may take (None: ``PROBE_TIMEOUT``).
         """
 
 
@@ -52,10 +55,12 @@ def probe_all(
     }
 
 
-def run_guarded(probe: Probe, source: SourceRef, last: Iterable[Revision] = ()) -> ProbeAnswer:
+def run_guarded(
+    probe: Probe, source: SourceRef, last: Iterable[Revision] = (), timeout: float | None = None
+) -> ProbeAnswer:
     """Run ``probe`` for ``source``; an exception it lets out becomes an error answer."""
     try:
-        return probe(source, last)
+        return probe(source, last) if timeout is None else probe(source, last, timeout=timeout)
     except Exception as exc:  # the last resort: see the module docstring
         return unexpected_failure(source, exc)
 

@@ -13,7 +13,11 @@ from capomastro_changes.vcs import read
 from capomastro_changes.vcs.errors import MissingError, ReadError
 
 
-def probe(source: SourceRef, last: Revision | Iterable[Revision] | None = ()) -> ProbeAnswer:
+def probe(
+    source: SourceRef,
+    last: Revision | Iterable[Revision] | None = (),
+    timeout: float | None = None,
+) -> ProbeAnswer:
     """Read the source's current revision in this process.
 
     This is the check task's entry point: pass the answer with the stored
@@ -23,6 +27,7 @@ def probe(source: SourceRef, last: Revision | Iterable[Revision] | None = ()) ->
         source: The source to read.
         last: The last known revision(s); for a local repository the answer
             says whether the tip descends from each (rewrite detection).
+        timeout: Seconds the read may take (None: ``PROBE_TIMEOUT``).
 
     Returns:
         The answer; a failure is an answer with ``error`` set (and
@@ -33,7 +38,7 @@ def probe(source: SourceRef, last: Revision | Iterable[Revision] | None = ()) ->
         reading = read(
             source,
             last=[r.id for r in _as_tuple(last)],
-            timeout=settings.PROBE_TIMEOUT,
+            timeout=settings.PROBE_TIMEOUT if timeout is None else timeout,
             max_bytes=settings.GIT_MAX_ADVERTISEMENT,
             allowed_schemes=settings.ALLOWED_SCHEMES,
         )

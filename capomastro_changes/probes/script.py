@@ -201,13 +201,16 @@ class ScriptProbe:
         self.branch_dir = branch_dir
         self.script = script
 
-    def __call__(self, source: SourceRef, last: Iterable[Revision] = ()) -> ProbeAnswer:
-        """Run the script for ``source`` (with the first of ``last``, if any)."""
+    def __call__(
+        self, source: SourceRef, last: Iterable[Revision] = (), timeout: float | None = None
+    ) -> ProbeAnswer:
+        """Run the script for ``source`` (with the first of ``last``, if any) for at most
+        ``timeout`` seconds (None: ``PROBE_TIMEOUT``)."""
         from capomastro_changes.conf import settings
 
         lasts = [last] if isinstance(last, Revision) else list(last)
         return run_script(
             self.branch_dir, self.script, source, lasts[0] if lasts else None,
-            timeout=settings.PROBE_TIMEOUT, max_output=settings.PROBE_MAX_OUTPUT,
-            allowed_schemes=settings.ALLOWED_SCHEMES,
+            timeout=settings.PROBE_TIMEOUT if timeout is None else timeout,
+            max_output=settings.PROBE_MAX_OUTPUT, allowed_schemes=settings.ALLOWED_SCHEMES,
         )  # fmt: skip

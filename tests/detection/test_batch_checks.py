@@ -160,6 +160,113 @@ def test_a_push_while_a_batch_reads_a_source_keeps_it_due_once_more(many_branche
     assert due_sources(timezone.now(), 10) == []  # and only once
 
 
+def test_a_read_that_starts_late_gets_the_time_left_instead_of_being_skipped(
+    many_branches, settings
+):
+    _repo, sources = many_branches
+    healthy = sources(2)
+    settings.CAPOMASTRO_CHANGES_PROBE_TIMEOUT = 2.0
+    settings.CAPOMASTRO_CHANGES_CHECK_LOCK_TTL = 3.0  # reads must end within 2.4 s
+    settings.CAPOMASTRO_CHANGES_CHECK_BATCH_THREADS = 1
+    with servers.silent_server() as port:
+        hung = make_dependency(source=make_source("git", f"git://127.0.0.1:{port}/h.git"))
+        outcomes = check_batch([hung.source_id, *healthy])
+    # The hung read ends at 2 s; the healthy ones start with 0.4 s left and need milliseconds.
+    assert (outcomes["error"], outcomes["unchanged"]) == (1, 2), outcomes
+
+
+def test_the_longest_probe_timeout_the_settings_check_allows_still_reads(many_branches, settings):
+    from capomastro_changes.checks import check_settings
+
+    _repo, sources = many_branches
+    ids = sources(3)
+    settings.CAPOMASTRO_CHANGES_CHECK_LOCK_TTL = 2.5
+    settings.CAPOMASTRO_CHANGES_PROBE_TIMEOUT = 2.0  # exactly 0.8 × CHECK_LOCK_TTL
+    assert check_settings() == []
+    assert check_batch(ids)["unchanged"] == 3
+
+
+def test_a_push_and_another_sweep_while_a_batch_runs_still_bring_the_source_back(
+    many_branches, monkeypatch
+):
+    from django.utils import timezone
+
+    from capomastro_changes.detection import batch
+    from capomastro_changes.detection.sweep import due_sources, make_due, sweep
+
+    repo, sources = many_branches
+    [source_id] = sources(1)
+    reads, pushed = batch.read_all, []
+
+    def reads_then_a_push_and_a_tick(probes, end_by=None):
+        answers = reads(probes, end_by)  # read, not yet written: the batch still holds it
+        if not pushed:
+            pushed.append(repo.commit("b0"))
+            make_due([source_id])  # the push
+            assert sweep() == [source_id]  # the next tick holds it again and sends it...
+            assert check_batch([source_id])["busy"] == 1  # ...to a batch that finds it held
+        return answers
+
+    SourceState.objects.filter(pk=source_id).update(next_check_at=timezone.now())
+    assert sweep() == [source_id]
+    monkeypatch.setattr(batch, "read_all", reads_then_a_push_and_a_tick)
+    assert check_batch([source_id])["unchanged"] == 1  # read before the push
+    monkeypatch.undo()
+    assert due_sources(timezone.now(), 10) == [source_id]  # the push is not lost
+    assert check_batch([source_id])["changed"] == 1
+    assert RebuildRequest.objects.get().revision == pushed[0]
+
+
+def test_a_check_that_finds_its_source_held_leaves_it_due(many_branches):
+    from django.utils import timezone
+
+    from capomastro_changes.coordination.keyspaces import keyspaces
+    from capomastro_changes.detection.check import check_source
+    from capomastro_changes.detection.sweep import due_sources
+
+    _repo, sources = many_branches
+    [source_id] = sources(1)
+    token = keyspaces().checks.acquire(source_id)
+    try:
+        assert check_source(source_id) is None
+    finally:
+        keyspaces().checks.release(source_id, token)
+    assert due_sources(timezone.now(), 10) == [source_id]
+
+
+@pytest.mark.django_db(transaction=True)  # foreign keys are checked at commit
+def test_a_source_deleted_while_its_batch_reads_spoils_no_other_result(
+    many_branches, monkeypatch, caplog
+):
+    from capomastro_changes.detection import batch
+    from capomastro_changes.models import Dependency, Source
+
+    _repo, sources = many_branches
+    ids = sources(6)
+    reads = batch.read_all
+
+    def reads_then_a_deletion(probes, end_by=None):
+        answers = reads(probes, end_by)
+        Dependency.objects.filter(source_id=ids[2]).delete()  # from the admin, meanwhile
+        Source.objects.filter(pk=ids[2]).delete()
+        return answers
+
+    monkeypatch.setattr(batch, "read_all", reads_then_a_deletion)
+    outcomes = check_batch(ids)
+    kept = [i for i in ids if i != ids[2]]
+    assert CheckRecord.objects.filter(source_id__in=kept, outcome="unchanged").count() == 5
+    assert (outcomes["unchanged"], outcomes["gone"]) == (5, 1), outcomes
+    assert "sources deleted while they were read: 1; the rest are written" in caplog.text
+
+
+def test_the_batch_line_accounts_for_every_source_it_was_given(many_branches, caplog):
+    _repo, sources = many_branches
+    [source_id] = sources(1)
+    outcomes = check_batch([source_id, source_id, 987654])
+    assert (outcomes["unchanged"], outcomes["gone"]) == (1, 1), outcomes
+    assert f"batch of 2 sources ({source_id}, 987654): 1 gone, 1 unchanged" in caplog.text
+
+
 def test_a_source_another_check_holds_is_skipped_by_the_batch(many_branches, redis_client):
     from capomastro_changes.coordination.keyspaces import keyspaces
 
