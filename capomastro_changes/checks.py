@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from django.core import checks
 
 from capomastro_changes.conf import DEFAULTS, PREFIX, settings
@@ -31,6 +33,11 @@ _POSITIVE_NUMBERS = (
     "CHECK_BATCH_THREADS",
     "SWEEP_LIMIT",
 )
+# Counts: lists are cut and threads started with them, so 2.5 is no more a count than -1.
+_COUNTS = frozenset(
+    {"HISTORY_KEEP", "CHECK_BATCH_MAX", "CHECK_BATCH_THREADS", "SWEEP_LIMIT", "PROBE_MAX_OUTPUT",
+     "GIT_MAX_ADVERTISEMENT"}
+)  # fmt: skip
 
 
 @checks.register()
@@ -64,14 +71,24 @@ def _check_numbers() -> list[checks.CheckMessage]:
     errors = []
     for name in _POSITIVE_NUMBERS:
         value = getattr(settings, name)
-        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        kinds, what = (int, "whole number") if name in _COUNTS else (int | float, "number")
+        if not _positive(value, kinds):
             errors.append(
                 checks.Error(
-                    f"{PREFIX}{name} must be a positive number, not {value!r}.",
+                    f"{PREFIX}{name} must be a positive {what}, not {value!r}.",
                     hint=f"The default is {DEFAULTS[name]!r}.",
                     id="capomastro_changes.E001",
                 )
             )
+    workers = settings.SWEEP_WORKERS
+    if workers is not None and not _positive(workers, int):
+        errors.append(
+            checks.Error(
+                f"{PREFIX}SWEEP_WORKERS must be a positive whole number or None (this "
+                f"machine's CPU count), not {workers!r}.",
+                id="capomastro_changes.E001",
+            )
+        )
     cap = settings.MAX_BUILDS_IN_FLIGHT
     if isinstance(cap, bool) or not isinstance(cap, int) or cap < 0:
         errors.append(
@@ -82,6 +99,16 @@ def _check_numbers() -> list[checks.CheckMessage]:
             )
         )
     return errors
+
+
+def _positive(value, kinds) -> bool:
+    """A positive, finite value of ``kinds`` (``True`` is no number here)."""
+    return (
+        not isinstance(value, bool)
+        and isinstance(value, kinds)
+        and math.isfinite(value)
+        and value > 0
+    )
 
 
 def _check_batch_fits_its_lock() -> list[checks.CheckMessage]:

@@ -8,6 +8,7 @@ them at start-up.
 
 from __future__ import annotations
 
+import math
 import os
 from typing import Any
 
@@ -99,9 +100,19 @@ class _Settings:
         """The configured Redis URL, or None when the embedded one should be used."""
         return self.REDIS_URL or os.environ.get("REDIS_URL") or None
 
+    def seconds(self, name: str) -> float:
+        """A duration setting as a float; its default while the value is unusable.
+
+        For what is read when modules load (task time limits): a bad value must
+        reach the system check's one line, not stop the import with a traceback.
+        """
+        value = getattr(self, name)
+        usable = isinstance(value, int | float) and not isinstance(value, bool)
+        return float(value) if usable and math.isfinite(value) and value > 0 else DEFAULTS[name]
+
     def jenkins_time_limit(self, calls: int) -> float:
         """Seconds a task making up to ``calls`` Jenkins calls may take: each timing out."""
-        budget = calls * float(self.JENKINS_TIMEOUT)
+        budget = calls * self.seconds("JENKINS_TIMEOUT")
         return budget + max(MIN_MARGIN, budget / 10)
 
     def trigger_time_limit(self) -> float:

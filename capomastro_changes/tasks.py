@@ -43,7 +43,7 @@ def sweep_due_sources() -> int:
 @shared_task(
     name="capomastro_changes.check_source",
     ignore_result=True,
-    **limits(float(settings.CHECK_LOCK_TTL)),
+    **limits(settings.seconds("CHECK_LOCK_TTL")),
 )
 def check_source(source_id: int) -> str | None:
     record = check.check_source(source_id)
@@ -53,7 +53,7 @@ def check_source(source_id: int) -> str | None:
 @shared_task(
     name="capomastro_changes.check_batch",
     ignore_result=True,
-    **limits(float(settings.CHECK_LOCK_TTL)),
+    **limits(settings.seconds("CHECK_LOCK_TTL")),
 )
 def check_batch(source_ids: list[int]) -> dict[str, int]:
     """Check a batch of sources together (the sweep sends these)."""

@@ -28,7 +28,7 @@ import logging
 import os
 import time
 from collections import Counter, defaultdict
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -58,7 +58,8 @@ def check_batch(source_ids: list[int]) -> Counter:
     """
     ids = list(dict.fromkeys(source_ids))
     locks = keyspaces().checks
-    reads_end_by = time.monotonic() + READS_SHARE * float(settings.CHECK_LOCK_TTL)
+    ttl = settings.seconds("CHECK_LOCK_TTL")
+    reads_end_by = time.monotonic() + READS_SHARE * ttl
     held = locks.acquire_many(ids)
     busy = [source_id for source_id in ids if source_id not in held]
     if busy:  # the holder's check keeps them due when it ends: one more look
@@ -84,7 +85,8 @@ def check_batch(source_ids: list[int]) -> Counter:
                 continue
             jobtype = job.jobtype if job else None
             probes[source_id] = prepared_probe(state.source, jobtype, dependencies[source_id])
-        answers = read_all(probes, reads_end_by)
+        # A little past the reads' end, well before the task's soft time limit (0.9).
+        answers = read_all(probes, reads_end_by, reads_end_by + 0.05 * ttl)
         left = [source_id for source_id, answer in answers.items() if answer is None]
         if left:  # untouched: the sweep's hold on them ends about when this batch does
             _say_left(left)
@@ -102,7 +104,9 @@ def check_batch(source_ids: list[int]) -> Counter:
     return outcomes
 
 
-def read_all(probes: dict, end_by: float | None = None) -> dict[int, tuple | None]:
+def read_all(
+    probes: dict, end_by: float | None = None, give_up_at: float | None = None
+) -> dict[int, tuple | None]:
     """Every probe run, ``CHECK_BATCH_THREADS`` at once: ``{source: (started, answer)}``.
 
     Each read keeps its own deadline and start time, so a hung source costs one
@@ -110,10 +114,12 @@ def read_all(probes: dict, end_by: float | None = None) -> dict[int, tuple | Non
     (``time.monotonic``), a read gets at most the time left until then; a
     source whose read could not start, or ran out of that shortened time,
     answers None: not read, rather than blamed for the batch's own deadline.
+    At ``give_up_at`` the batch stops waiting: a read still running then
+    ignores its deadline (bzr+ssh's ``ssh`` child can), and answers None too.
     """
     if not probes:
         return {}
-    timeout = float(settings.PROBE_TIMEOUT)
+    timeout = settings.seconds("PROBE_TIMEOUT")
 
     def run(item):
         source_id, probe = item
@@ -128,11 +134,32 @@ def read_all(probes: dict, end_by: float | None = None) -> dict[int, tuple | Non
             return source_id, None
         return source_id, (started, answer)
 
-    return dict(_readers().map(run, probes.items()))
+    futures = [_readers().submit(run, item) for item in probes.items()]
+    patience = None if give_up_at is None else max(0.0, give_up_at - time.monotonic())
+    done, running = wait(futures, timeout=patience)
+    answers = dict.fromkeys(probes)  # None until answered, in the batch's order
+    answers.update(future.result() for future in done)
+    if running:
+        stuck = [source_id for source_id, answer in answers.items() if answer is None]
+        _abandon_readers()
+        log.warning(
+            "batch stopped waiting for reads that outlived their deadline (%s); "
+            "their threads are left behind, and fresh ones read from now on", _some(stuck),
+        )  # fmt: skip
+    return answers
+
+
+def _abandon_readers() -> None:
+    """Leave this process's reader threads to finish on their own and start new ones:
+    a read stuck past its deadline must not hold a reader from every later batch."""
+    global _POOL
+    if _POOL is not None:
+        _POOL[2].shutdown(wait=False, cancel_futures=True)
+    _POOL = None
 
 
 def _say_left(left: list[int]) -> None:
-    ttl = float(settings.CHECK_LOCK_TTL)
+    ttl = settings.seconds("CHECK_LOCK_TTL")
     log.warning(
         "batch left %d sources to the next sweep (%s): its reads must end within %g s "
         "(%g × CHECK_LOCK_TTL), and slow or hung reads before them took that time",

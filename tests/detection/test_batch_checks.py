@@ -198,8 +198,8 @@ def test_a_push_and_another_sweep_while_a_batch_runs_still_bring_the_source_back
     [source_id] = sources(1)
     reads, pushed = batch.read_all, []
 
-    def reads_then_a_push_and_a_tick(probes, end_by=None):
-        answers = reads(probes, end_by)  # read, not yet written: the batch still holds it
+    def reads_then_a_push_and_a_tick(probes, *deadlines):
+        answers = reads(probes, *deadlines)  # read, not yet written: the batch still holds it
         if not pushed:
             pushed.append(repo.commit("b0"))
             make_due([source_id])  # the push
@@ -245,8 +245,8 @@ def test_a_source_deleted_while_its_batch_reads_spoils_no_other_result(
     ids = sources(6)
     reads = batch.read_all
 
-    def reads_then_a_deletion(probes, end_by=None):
-        answers = reads(probes, end_by)
+    def reads_then_a_deletion(probes, *deadlines):
+        answers = reads(probes, *deadlines)
         Dependency.objects.filter(source_id=ids[2]).delete()  # from the admin, meanwhile
         Source.objects.filter(pk=ids[2]).delete()
         return answers
@@ -265,6 +265,36 @@ def test_the_batch_line_accounts_for_every_source_it_was_given(many_branches, ca
     outcomes = check_batch([source_id, source_id, 987654])
     assert (outcomes["unchanged"], outcomes["gone"]) == (1, 1), outcomes
     assert f"batch of 2 sources ({source_id}, 987654): 1 gone, 1 unchanged" in caplog.text
+
+
+def test_a_read_that_ignores_its_deadline_holds_neither_the_batch_nor_the_next_one(
+    many_branches, settings
+):
+    """bzr+ssh's ``ssh`` child can outlive every deadline of ours: the batch answers
+    without it, on time, and the next batch still has all its readers."""
+    import threading
+
+    from capomastro_changes.detection.batch import read_all
+    from capomastro_changes.detection.probing import prepared_probe
+
+    _repo, sources = many_branches
+    ids = sources(4)
+    settings.CAPOMASTRO_CHANGES_CHECK_BATCH_THREADS = 2
+    states = SourceState.objects.select_related("source").in_bulk(ids)
+    probes = {i: prepared_probe(states[i].source, None, []) for i in ids}
+    released = threading.Event()
+    stuck = {**probes, ids[0]: lambda timeout=None: released.wait(30)}  # keeps no deadline
+    try:
+        began = time.monotonic()
+        answers = read_all(stuck, began + 1.0, began + 1.5)
+        took = time.monotonic() - began
+        assert answers[ids[0]] is None and all(answers[i] for i in ids[1:]), answers
+        assert took < 2.0, took  # gave up at 1.5 s, not after 30
+        again = time.monotonic()
+        assert all(read_all(probes, again + 1.0, again + 1.5).values())  # two readers again
+        assert time.monotonic() - again < 1.0
+    finally:
+        released.set()
 
 
 def test_a_source_another_check_holds_is_skipped_by_the_batch(many_branches, redis_client):
