@@ -161,8 +161,8 @@ def _abandon_readers() -> None:
 def _say_left(left: list[int]) -> None:
     ttl = settings.seconds("CHECK_LOCK_TTL")
     log.warning(
-        "batch left %d sources to the next sweep (%s): its reads must end within %g s "
-        "(%g × CHECK_LOCK_TTL), and slow or hung reads before them took that time",
+        "batch left %d sources to the next sweep (%s): not read within the batch's "
+        "reading time, %g s (%g × CHECK_LOCK_TTL)",
         len(left), _some(left), READS_SHARE * ttl, READS_SHARE,
     )  # fmt: skip
 
