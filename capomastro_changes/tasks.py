@@ -11,6 +11,8 @@ reaper waits before it gives up on a trigger (``settings.trigger_stall_after``).
 
 from __future__ import annotations
 
+import logging
+
 from celery import shared_task
 
 from capomastro_changes.builds import dashboards, events, reaper
@@ -18,6 +20,8 @@ from capomastro_changes.builds.ephemera import housekeeping
 from capomastro_changes.conf import DISPATCH_JENKINS_CALLS, settings
 from capomastro_changes.detection import batch, check, jenkins_check, sweep
 from capomastro_changes.rebuilds import dispatch, full, trigger
+
+log = logging.getLogger(__name__)
 
 
 def limits(hard: float) -> dict[str, float]:
@@ -46,6 +50,9 @@ def sweep_due_sources() -> int:
     **limits(settings.seconds("CHECK_LOCK_TTL")),
 )
 def check_source(source_id: int) -> str | None:
+    if not is_source_id(source_id):
+        log.error("check_source refused: %s is not a source id", type(source_id).__name__)
+        return None
     record = check.check_source(source_id)
     return record.outcome if record else None
 
@@ -57,7 +64,16 @@ def check_source(source_id: int) -> str | None:
 )
 def check_batch(source_ids: list[int]) -> dict[str, int]:
     """Check a batch of sources together (the sweep sends these)."""
+    if not isinstance(source_ids, list) or not all(map(is_source_id, source_ids)):
+        log.error("check_batch refused: its argument is not a list of source ids")
+        return {"refused": 1}
     return dict(batch.check_batch(source_ids))
+
+
+def is_source_id(value) -> bool:
+    """A task argument that names a source as the database and the locks both would:
+    a plain positive int (``1.0`` and ``True`` equal 1 in a query but not in a lock key)."""
+    return type(value) is int and value > 0
 
 
 @shared_task(name="capomastro_changes.finish_jenkins_probe", ignore_result=True, **jenkins_calls(4))

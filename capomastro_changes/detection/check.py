@@ -42,7 +42,10 @@ def check_source(source_id: int) -> CheckRecord | None:
         return None
     handed_over = False
     try:
-        state = SourceState.objects.select_related("source").get(pk=source_id)
+        state = SourceState.objects.select_related("source").filter(pk=source_id).first()
+        if state is None:  # deleted since the check was asked for
+            log.info("source %s no longer exists; nothing to check", source_id)
+            return None
         started = timezone.now()
         if jenkins_job is not None:
             record = jenkins_check.start_check(state, jenkins_job, token, started)

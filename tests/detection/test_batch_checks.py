@@ -297,6 +297,24 @@ def test_a_read_that_ignores_its_deadline_holds_neither_the_batch_nor_the_next_o
         released.set()
 
 
+@pytest.mark.parametrize("forged", [[1.0], [True], ["1"], [None], 5, None, [[1]], [-1]])
+def test_a_forged_task_argument_checks_nothing_and_takes_no_lock(many_branches, forged):
+    from capomastro_changes import tasks
+    from capomastro_changes.coordination.keyspaces import keyspaces
+
+    _repo, sources = many_branches
+    [source_id] = sources(1)  # source 1, the id the forged values equal in a query
+    before = CheckRecord.objects.count()
+    token = keyspaces().checks.acquire(source_id)
+    try:
+        assert tasks.check_batch.run(forged) == {"refused": 1}
+        assert tasks.check_source.run(forged) is None
+        assert tasks.check_source.run(987654) is None  # an id whose source is gone
+    finally:
+        keyspaces().checks.release(source_id, token)
+    assert CheckRecord.objects.count() == before
+
+
 def test_a_source_another_check_holds_is_skipped_by_the_batch(many_branches, redis_client):
     from capomastro_changes.coordination.keyspaces import keyspaces
 
