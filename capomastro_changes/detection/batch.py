@@ -26,10 +26,12 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor, wait
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
@@ -85,6 +87,10 @@ def check_batch(source_ids: list[int]) -> Counter:
                 continue
             jobtype = job.jobtype if job else None
             probes[source_id] = prepared_probe(state.source, jobtype, dependencies[source_id])
+        if to_jenkins:  # never read here: their own tasks take their locks now, not later
+            locks.release_many({source_id: held.pop(source_id) for source_id in to_jenkins})
+            for source_id in to_jenkins:
+                enqueue.send("capomastro_changes.check_source", source_id)
         # A little past the reads' end, well before the task's soft time limit (0.9).
         answers = read_all(probes, reads_end_by, reads_end_by + 0.05 * ttl)
         left = [source_id for source_id, answer in answers.items() if answer is None]
@@ -97,8 +103,6 @@ def check_batch(source_ids: list[int]) -> Counter:
         lost = locks.release_many(held)
         if lost:
             log.warning("check locks expired during a batch: %s", ", ".join(lost))
-    for source_id in to_jenkins:  # its check waits on Jenkins: a task of its own
-        enqueue.send("capomastro_changes.check_source", source_id)
     outcomes["to jenkins"] = len(to_jenkins)
     log.info("batch of %d sources (%s): %s", len(ids), _some(ids), _summary(outcomes))
     return outcomes
@@ -150,12 +154,12 @@ def read_all(
 
 
 def _abandon_readers() -> None:
-    """Leave this process's reader threads to finish on their own and start new ones:
+    """Leave this thread's reader threads to finish on their own and start new ones:
     a read stuck past its deadline must not hold a reader from every later batch."""
-    global _POOL
-    if _POOL is not None:
-        _POOL[2].shutdown(wait=False, cancel_futures=True)
-    _POOL = None
+    pool = getattr(_LOCAL, "pool", None)
+    if pool is not None:
+        pool[2].shutdown(wait=False, cancel_futures=True)
+    _LOCAL.pool = None
 
 
 def _say_left(left: list[int]) -> None:
@@ -167,17 +171,19 @@ def _say_left(left: list[int]) -> None:
     )  # fmt: skip
 
 
-_POOL: tuple[int, int, ThreadPoolExecutor] | None = None
+_LOCAL = threading.local()
 
 
 def _readers() -> ThreadPoolExecutor:
-    """This process's reader threads, started once (after a fork, anew): a batch is
-    too short to pay for starting its threads each time."""
-    global _POOL
+    """This task thread's reader threads, started once (after a fork, anew): a batch is
+    too short to pay for starting its threads each time. One pool per thread that runs
+    batches, so batches side by side (a threads pool) never wait for each other's reads."""
     threads = max(1, int(settings.CHECK_BATCH_THREADS))
-    if _POOL is None or _POOL[:2] != (os.getpid(), threads):
-        _POOL = (os.getpid(), threads, ThreadPoolExecutor(threads, thread_name_prefix="check"))
-    return _POOL[2]
+    pool = getattr(_LOCAL, "pool", None)
+    if pool is None or pool[:2] != (os.getpid(), threads):
+        pool = (os.getpid(), threads, ThreadPoolExecutor(threads, thread_name_prefix="check"))
+        _LOCAL.pool = pool
+    return pool[2]
 
 
 def conclude_all(states, dependencies, probes, answers) -> Counter:
@@ -198,6 +204,8 @@ def conclude_all(states, dependencies, probes, answers) -> Counter:
             record = conclude(
                 state, answer, probes[source_id].name, started, dependencies[source_id]
             )
+        except SoftTimeLimitExceeded:  # the task's time is up: stop, as tasks.py intends
+            raise
         except Exception:  # its state did not move: the next sweep checks it again
             log.exception("check of source %s could not be concluded", source_id)
             outcomes["not concluded"] += 1

@@ -315,6 +315,66 @@ def test_a_forged_task_argument_checks_nothing_and_takes_no_lock(many_branches, 
     assert CheckRecord.objects.count() == before
 
 
+def test_a_source_probed_through_jenkins_is_let_go_before_the_batch_reads(
+    many_branches, monkeypatch
+):
+    from capomastro_changes.coordination.keyspaces import keyspaces
+    from capomastro_changes.detection import batch
+    from capomastro_changes.models import JobType
+    from capomastro_changes.testing.factories import make_job, make_jobtype
+
+    _repo, sources = many_branches
+    [healthy] = sources(1)
+    through_jenkins = make_dependency(
+        job=make_job(jobtype=make_jobtype(probe_runner=JobType.PROBE_JENKINS)),
+        source=make_source("git", "git://git.example.com/j.git"),
+    ).source_id
+    reads, free_meanwhile = batch.read_all, []
+
+    def reads_and_a_look_at_the_jenkins_source(probes, *deadlines):
+        token = keyspaces().checks.acquire(through_jenkins)  # its own task can take it
+        free_meanwhile.append(token is not None)
+        if token:
+            keyspaces().checks.release(through_jenkins, token)
+        return reads(probes, *deadlines)
+
+    monkeypatch.setattr(batch, "read_all", reads_and_a_look_at_the_jenkins_source)
+    outcomes = check_batch([through_jenkins, healthy])
+    assert (outcomes["to jenkins"], outcomes["unchanged"]) == (1, 1), outcomes
+    assert free_meanwhile == [True]
+
+
+@pytest.mark.django_db(transaction=True)  # the other batch has a connection of its own
+def test_batches_side_by_side_in_one_process_do_not_share_readers(many_branches, settings):
+    """Under a threads pool, a batch of hung sources takes none of another batch's readers."""
+    import threading
+
+    _repo, sources = many_branches
+    healthy = sources(3)
+    settings.CAPOMASTRO_CHANGES_CHECK_BATCH_THREADS = 3
+    results = {}
+    with servers.silent_server() as port:
+        hung = [
+            make_dependency(source=make_source("git", f"git://127.0.0.1:{port}/h{n}.git"))
+            for n in range(3)
+        ]
+
+        def another_task_thread():
+            results["hung"] = check_batch([d.source_id for d in hung])
+            connection.close()
+
+        beside = threading.Thread(target=another_task_thread)
+        beside.start()
+        time.sleep(0.2)  # its three reads are waiting on the silent server
+        began = time.monotonic()
+        results["healthy"] = check_batch(healthy)
+        took = time.monotonic() - began
+        beside.join()
+    assert results["healthy"]["unchanged"] == 3
+    assert took < 1.0, took  # not behind the hung reads' 2 s
+    assert results["hung"]["error"] == 3
+
+
 def test_a_source_another_check_holds_is_skipped_by_the_batch(many_branches, redis_client):
     from capomastro_changes.coordination.keyspaces import keyspaces
 
