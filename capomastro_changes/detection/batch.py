@@ -31,9 +31,10 @@ import time
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor, wait
 
-from celery.exceptions import SoftTimeLimitExceeded
+from celery.exceptions import CeleryError, SoftTimeLimitExceeded
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from kombu.exceptions import KombuError
 
 from capomastro_changes import enqueue, metrics
 from capomastro_changes.conf import settings
@@ -89,8 +90,7 @@ def check_batch(source_ids: list[int]) -> Counter:
             probes[source_id] = prepared_probe(state.source, jobtype, dependencies[source_id])
         if to_jenkins:  # never read here: their own tasks take their locks now, not later
             locks.release_many({source_id: held.pop(source_id) for source_id in to_jenkins})
-            for source_id in to_jenkins:
-                enqueue.send("capomastro_changes.check_source", source_id)
+            _send_to_their_own_tasks(to_jenkins)
         # A little past the reads' end, well before the task's soft time limit (0.9).
         answers = read_all(probes, reads_end_by, reads_end_by + 0.05 * ttl)
         left = [source_id for source_id, answer in answers.items() if answer is None]
@@ -160,6 +160,18 @@ def _abandon_readers() -> None:
     if pool is not None:
         pool[2].shutdown(wait=False, cancel_futures=True)
     _LOCAL.pool = None
+
+
+def _send_to_their_own_tasks(source_ids: list[int]) -> None:
+    """A check task each; one the broker refuses keeps the sweep's hold and is sent again."""
+    try:
+        for source_id in source_ids:
+            enqueue.send("capomastro_changes.check_source", source_id)
+    except (KombuError, CeleryError, OSError) as exc:
+        log.warning(
+            "batch could not send sources probed through Jenkins (%s) to their own tasks "
+            "(%s): the next sweep sends them again", _some(source_ids), type(exc).__name__,
+        )  # fmt: skip
 
 
 def _say_left(left: list[int]) -> None:
