@@ -66,7 +66,7 @@ def check_batch(source_ids: list[int]) -> Counter:
     held = locks.acquire_many(ids)
     busy = [source_id for source_id in ids if source_id not in held]
     if busy:  # the holder's check keeps them due when it ends: one more look
-        SourceState.objects.make_due(busy)
+        SourceState.objects.make_due(_not_probed_through_jenkins(busy))
     outcomes = Counter(busy=len(busy))
     to_jenkins: list[int] = []
     try:
@@ -160,6 +160,18 @@ def _abandon_readers() -> None:
     if pool is not None:
         pool[2].shutdown(wait=False, cancel_futures=True)
     _LOCAL.pool = None
+
+
+def _not_probed_through_jenkins(source_ids: list[int]) -> list[int]:
+    """Of sources found held, those whose holder is a read, not a probe job in Jenkins.
+
+    A probe through Jenkins holds its source for minutes; made due meanwhile, it
+    would be probed again as soon as it ends, and again: a loop of Jenkins jobs.
+    """
+    through_jenkins = Dependency.objects.filter(
+        source_id__in=source_ids, job__jobtype__probe_runner=JobType.PROBE_JENKINS
+    ).values_list("source_id", flat=True)
+    return sorted(set(source_ids) - set(through_jenkins))
 
 
 def _send_to_their_own_tasks(source_ids: list[int]) -> None:

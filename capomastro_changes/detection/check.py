@@ -35,10 +35,11 @@ def check_source(source_id: int) -> CheckRecord | None:
     jenkins_job = job if runner == JobType.PROBE_JENKINS else None
     check_locks = jenkins_check.check_locks() if jenkins_job else keyspaces().checks
     token = check_locks.acquire(source_id)
-    if token is None:  # left due: the check that holds it keeps it due when it ends
-        SourceState.objects.make_due([source_id])
-        log.info("source %s is being checked already; skipped, due again after that check",
-                 source_id)  # fmt: skip
+    if token is None:
+        if jenkins_job is None:  # left due: the check that holds it keeps it due
+            SourceState.objects.make_due([source_id])
+        # (A probe through Jenkins holds it for minutes: due now, it would run again at once.)
+        log.info("source %s is being checked already; skipped", source_id)
         return None
     handed_over = False
     try:

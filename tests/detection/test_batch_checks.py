@@ -3,6 +3,7 @@ holds up none of the others."""
 
 from __future__ import annotations
 
+import datetime
 import time
 
 import pytest
@@ -342,6 +343,31 @@ def test_a_source_probed_through_jenkins_is_let_go_before_the_batch_reads(
     outcomes = check_batch([through_jenkins, healthy])
     assert (outcomes["to jenkins"], outcomes["unchanged"]) == (1, 1), outcomes
     assert free_meanwhile == [True]
+
+
+def test_a_source_held_by_its_probe_in_jenkins_is_not_made_due_again(many_branches):
+    """Its probe job may run for minutes; made due, it would start another at once."""
+    from django.utils import timezone
+
+    from capomastro_changes.detection import jenkins_check
+    from capomastro_changes.detection.check import check_source
+    from capomastro_changes.detection.sweep import due_sources
+    from capomastro_changes.models import JobType
+    from capomastro_changes.testing.factories import make_job, make_jobtype
+
+    source_id = make_dependency(
+        job=make_job(jobtype=make_jobtype(probe_runner=JobType.PROBE_JENKINS)),
+        source=make_source("git", "git://git.example.com/j.git"),
+    ).source_id
+    later = timezone.now() + datetime.timedelta(minutes=2)
+    SourceState.objects.filter(pk=source_id).update(next_check_at=later)
+    token = jenkins_check.check_locks().acquire(source_id)  # its probe job is running
+    try:
+        assert check_batch([source_id])["busy"] == 1
+        assert check_source(source_id) is None
+    finally:
+        jenkins_check.check_locks().release(source_id, token)
+    assert due_sources(timezone.now(), 10) == []
 
 
 @pytest.mark.django_db(transaction=True)  # the other batch has a connection of its own
