@@ -35,8 +35,8 @@ DEFAULTS: dict[str, Any] = {
     # Threads × worker processes is the number of connections open at once:
     # git daemon serves 32 at most and queues 6 connects (a connect beyond that
     # waits a second for its retry), so 2 processes × 3 threads never overflow it.
-    # A batch's reads end within 0.8 of CHECK_LOCK_TTL; sources whose turn comes
-    # later (only behind hung reads) are left for the next sweep.
+    # A batch's reads end within 0.8 of CHECK_LOCK_TTL: a late read gets the time
+    # left, and a source not read in it is left for the next sweep.
     "CHECK_BATCH_MAX": 24,
     "CHECK_BATCH_THREADS": 3,
     # Due sources one sweep hands out at most (the sweep runs every minute by
