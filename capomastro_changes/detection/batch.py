@@ -144,7 +144,7 @@ def read_all(
     answers = dict.fromkeys(probes)  # None until answered, in the batch's order
     answers.update(future.result() for future in done)
     if running:
-        stuck = [source_id for source_id, answer in answers.items() if answer is None]
+        stuck = [source_id for source_id, f in zip(probes, futures, strict=True) if f in running]
         _abandon_readers()
         log.warning(
             "batch stopped waiting for reads that outlived their deadline (%s); "
