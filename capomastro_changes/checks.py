@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import math
-
 from django.core import checks
 
-from capomastro_changes.conf import DEFAULTS, PREFIX, settings
+from capomastro_changes.conf import DEFAULTS, PREFIX, is_positive, settings
 from capomastro_changes.detection.scheduling import READS_SHARE
 from capomastro_changes.vcs.urls import SUPPORTED_SCHEMES
 
@@ -72,7 +70,7 @@ def _check_numbers() -> list[checks.CheckMessage]:
     for name in _POSITIVE_NUMBERS:
         value = getattr(settings, name)
         kinds, what = (int, "whole number") if name in _COUNTS else (int | float, "number")
-        if not _positive(value, kinds):
+        if not is_positive(value, kinds):
             errors.append(
                 checks.Error(
                     f"{PREFIX}{name} must be a positive {what}, not {value!r}.",
@@ -81,7 +79,7 @@ def _check_numbers() -> list[checks.CheckMessage]:
                 )
             )
     workers = settings.SWEEP_WORKERS
-    if workers is not None and not _positive(workers, int):
+    if workers is not None and not is_positive(workers, int):
         errors.append(
             checks.Error(
                 f"{PREFIX}SWEEP_WORKERS must be a positive whole number or None (this "
@@ -99,16 +97,6 @@ def _check_numbers() -> list[checks.CheckMessage]:
             )
         )
     return errors
-
-
-def _positive(value, kinds) -> bool:
-    """A positive, finite value of ``kinds`` (``True`` is no number here)."""
-    return (
-        not isinstance(value, bool)
-        and isinstance(value, kinds)
-        and math.isfinite(value)
-        and value > 0
-    )
 
 
 def _check_batch_fits_its_lock() -> list[checks.CheckMessage]:

@@ -88,6 +88,16 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
+def is_positive(value, kinds=int | float) -> bool:
+    """A positive, finite value of ``kinds`` (``True`` is no number here)."""
+    return (
+        not isinstance(value, bool)
+        and isinstance(value, kinds)
+        and math.isfinite(value)
+        and value > 0
+    )
+
+
 class _Settings:
     """Attribute access to the app's settings, falling back to :data:`DEFAULTS`."""
 
@@ -107,8 +117,7 @@ class _Settings:
         reach the system check's one line, not stop the import with a traceback.
         """
         value = getattr(self, name)
-        usable = isinstance(value, int | float) and not isinstance(value, bool)
-        return float(value) if usable and math.isfinite(value) and value > 0 else DEFAULTS[name]
+        return float(value) if is_positive(value) else DEFAULTS[name]
 
     def jenkins_time_limit(self, calls: int) -> float:
         """Seconds a task making up to ``calls`` Jenkins calls may take: each timing out."""

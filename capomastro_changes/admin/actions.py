@@ -25,7 +25,6 @@ from bygmester_hooks import bounds
 from capomastro_changes import revisions
 from capomastro_changes.admin import locking
 from capomastro_changes.admin.badges import lock_summary
-from capomastro_changes.detection.sweep import make_due
 from capomastro_changes.models import RebuildRequest, SourceState
 from capomastro_changes.rebuilds.requests import request_rebuild
 
@@ -53,14 +52,12 @@ class ActionPermissions:
 def check_now(modeladmin, request, queryset):
     """Send one check task per selected source; the page says which went, not how they end.
 
-    Each source is made due first, as a push makes it: a source a batch is reading
-    already (whose check task is then skipped) stays due when that check ends, so
-    the next sweep reads it again instead of the one after its interval.
+    A source another check holds when its task runs is left due by that task
+    (``detection.check``), so the next sweep reads it again.
     """
     from capomastro_changes.tasks import check_source
 
     sources = list(modeladmin.selected_sources(queryset).order_by("pk"))
-    make_due([source.pk for source in sources])
     try:
         for source in sources:
             check_source.delay(source.pk)

@@ -22,7 +22,6 @@ from capomastro_changes.coordination.errors import CoordinationError, LockError
 from capomastro_changes.coordination.keyspaces import keyspaces
 from capomastro_changes.detection.check import check_source
 from capomastro_changes.detection.probing import jenkins_job_for
-from capomastro_changes.detection.sweep import make_due
 from capomastro_changes.models import Dependency, Source, SourceState
 from capomastro_changes.redaction import redact_text, redact_url
 from capomastro_changes.revisions import short_revision
@@ -120,7 +119,6 @@ def check(names: list[str], every: bool = False) -> int:
 def check_one(source_id: int) -> tuple[str, bool]:
     """One check, as a line's ending: the outcome (with its error), and whether it failed."""
     try:
-        make_due([source_id])  # if a check holds it, that check leaves it due: read again
         record = check_source(source_id)
     except (LockError, CoordinationError) as exc:
         return f"could not check: {redact_text(str(exc))}", True

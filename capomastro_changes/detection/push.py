@@ -13,8 +13,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from capomastro_changes.detection.sweep import make_due
-from capomastro_changes.models import Source
+from capomastro_changes.models import Source, SourceState
 from capomastro_changes.redaction import redact_url
 from capomastro_changes.revisions import Revision, revision_problem
 from capomastro_changes.vcs.identity import branch_key, loose_url_key
@@ -108,7 +107,7 @@ def matching_sources(push: Push) -> list[Source]:
 def schedule(push: Push) -> list[Scheduled]:
     """Make the sources the push names due now, and say which."""
     sources = matching_sources(push)
-    make_due(s.pk for s in sources)
+    SourceState.objects.make_due(s.pk for s in sources)
     log.info(
         "push for %s (branches: %s, revision: %s): %d source(s) due now",
         redact_url(push.url),

@@ -48,8 +48,3 @@ def sweep(
     for batch in batches(due, workers, settings.CHECK_BATCH_MAX):
         enqueue.send("capomastro_changes.check_batch", batch, expires=expires)
     return due
-
-
-def make_due(source_ids) -> int:
-    """Make sources due now (a push notification, "check now"); the sweep does the work."""
-    return SourceState.objects.make_due(source_ids)

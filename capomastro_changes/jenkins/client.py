@@ -11,7 +11,7 @@ the job and never a secret.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from contextlib import contextmanager
 
 import jenkins
@@ -45,6 +45,7 @@ from capomastro_changes.jenkins.values import (  # re-exported for callers
     parameters_of,
     queue_item_from_json,
 )
+from capomastro_changes.jenkins.view_calls import ListViewCalls
 from capomastro_changes.redaction import redact_text
 
 __all__ = [
@@ -79,7 +80,7 @@ def explain(exc: BaseException) -> tuple[type[JenkinsError], int | None, str]:
     return found or (JenkinsServerError, None, f"unreadable answer ({type(exc).__name__}: {text})")
 
 
-class JenkinsClient:
+class JenkinsClient(ListViewCalls):
     """A Jenkins server, seen through python-jenkins.
 
     Args:
@@ -314,61 +315,6 @@ class JenkinsClient:
         # Through python-jenkins' own request method, so its auth and crumb are kept.
         url = self._jenkins._build_url(path)
         self._jenkins.jenkins_open(requests.Request("POST", url, data=form))
-
-    # List views (one per project, see builds.dashboards).
-
-    def upsert_view(
-        self, name: str, config_xml: str, unchanged: Callable[[str], bool] | None = None
-    ) -> bool:
-        """Create the view from ``config_xml``, or replace the config of the existing one.
-
-        Jenkins stores a view as it rewrites it (declaration, element order, sorted
-        job names), so equal text is rare: ``unchanged`` tells from the stored
-        config whether it already says what matters; by default the text must match.
-        A view that another worker created meanwhile is updated, not an error.
-
-        Returns:
-            True when Jenkins was changed, False when the view was left as it was.
-        """
-        unchanged = unchanged or config_xml.__eq__
-        current = self._view_config(name)
-        if current is None:
-            current = self._create_view(name, config_xml)
-            if current is None:
-                return True
-        if unchanged(current):
-            return False
-        with self._calling(f"updating view {name!r}"):
-            self._jenkins.reconfig_view(name, config_xml)
-        return True
-
-    def delete_view(self, name: str) -> bool:
-        """Delete the view; True if there was one."""
-        with self._calling(f"deleting view {name!r}"):
-            if not self._jenkins.view_exists(name):
-                return False
-            self._jenkins.delete_view(name)
-            return True
-
-    def _view_config(self, name: str) -> str | None:
-        """The view's config.xml as Jenkins rewrote it, None when there is no such view."""
-        try:
-            with self._calling(f"reading view {name!r}"):
-                return self._jenkins.get_view_config(name)
-        except JenkinsNotFound:
-            return None
-
-    def _create_view(self, name: str, config_xml: str) -> str | None:
-        """Create the view; None when done, the config of a view that beat us to it."""
-        try:
-            with self._calling(f"creating view {name!r}"):
-                self._jenkins.create_view(name, config_xml)
-            return None
-        except JenkinsError:
-            current = self._view_config(name)
-            if current is None:
-                raise
-            return current
 
 
 def client_for(server) -> JenkinsClient:

@@ -62,6 +62,11 @@ class Running:
                 assert self.proc.poll() is None, "".join(self.seen)
         pytest.fail(f"never saw {text!r}:\n{''.join(self.seen)[-3000:]}")
 
+    def wait_until_serving(self) -> None:
+        """Until the web server is up and beat has started: the whole instance runs."""
+        self.wait_for(" ready.")
+        self.wait_for("beat: Starting")
+
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.wait(timeout=30)
@@ -85,8 +90,7 @@ def test_status_and_check_beside_a_running_instance_leave_it_running(tmp_path):
     data_dir = tmp_path / "data"
     running = Running(tmp_path, data_dir, free_port())
     try:
-        running.wait_for(" ready.")
-        running.wait_for("beat: Starting")
+        running.wait_until_serving()
         password = (data_dir / "admin-password").read_text()
         for argv in (("demo", "--no-serve", "--port", "0"), ("run", "--port", str(free_port()))):
             refused = command(*argv, "--data-dir", str(data_dir), cwd=tmp_path, timeout=60)
@@ -238,8 +242,7 @@ def gone_within(seconds: float, *texts: str) -> bool:
 def test_ctrl_c_stops_run_and_everything_it_started_with_status_0(tmp_path):
     data_dir, port = tmp_path / "data", free_port()
     running = Running(tmp_path, data_dir, port)
-    running.wait_for(" ready.")
-    running.wait_for("beat: Starting")
+    running.wait_until_serving()
     os.killpg(running.proc.pid, signal.SIGINT)  # what Ctrl-C in its terminal sends
     assert running.proc.wait(timeout=60) == 0
     running.finish()
@@ -258,8 +261,7 @@ def test_ctrl_c_stops_run_and_everything_it_started_with_status_0(tmp_path):
 def test_run_killed_with_sigkill_takes_its_processes_along_and_leaves_no_redis_for_good(tmp_path):
     data_dir, port = tmp_path / "data", free_port()
     running = Running(tmp_path, data_dir, port)
-    running.wait_for(" ready.")
-    running.wait_for("beat: Starting")
+    running.wait_until_serving()
     running.proc.kill()
     running.proc.wait(timeout=30)
     # The worker, beat and web server end with it (the kernel tells them)...

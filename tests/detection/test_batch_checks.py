@@ -131,7 +131,7 @@ def test_a_push_while_a_batch_reads_a_source_keeps_it_due_once_more(many_branche
 
     from capomastro_changes.detection.batch import conclude_all, read_all
     from capomastro_changes.detection.probing import prepared_probe
-    from capomastro_changes.detection.sweep import due_sources, make_due
+    from capomastro_changes.detection.sweep import due_sources
 
     _repo, sources = many_branches
     ids = sources(3)
@@ -149,7 +149,7 @@ def test_a_push_while_a_batch_reads_a_source_keeps_it_due_once_more(many_branche
 
         def __call__(self):
             if self.source_id == ids[1]:
-                make_due([self.source_id])
+                SourceState.objects.make_due([self.source_id])
                 connection.close()  # this thread's own: reader threads outlive the test
             return self.probe()
 
@@ -193,7 +193,7 @@ def test_a_push_and_another_sweep_while_a_batch_runs_still_bring_the_source_back
     from django.utils import timezone
 
     from capomastro_changes.detection import batch
-    from capomastro_changes.detection.sweep import due_sources, make_due, sweep
+    from capomastro_changes.detection.sweep import due_sources, sweep
 
     repo, sources = many_branches
     [source_id] = sources(1)
@@ -203,7 +203,7 @@ def test_a_push_and_another_sweep_while_a_batch_runs_still_bring_the_source_back
         answers = reads(probes, *deadlines)  # read, not yet written: the batch still holds it
         if not pushed:
             pushed.append(repo.commit("b0"))
-            make_due([source_id])  # the push
+            SourceState.objects.make_due([source_id])  # the push
             assert sweep() == [source_id]  # the next tick holds it again and sends it...
             assert check_batch([source_id])["busy"] == 1  # ...to a batch that finds it held
         return answers

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
 from capomastro_changes.beat import GuardedScheduler
-from capomastro_changes.detection.sweep import due_sources, make_due, sweep
+from capomastro_changes.detection.sweep import due_sources, sweep
 from capomastro_changes.models import (
     Build,
     Project,
@@ -54,7 +54,7 @@ def test_make_due_brings_a_source_forward():
     SourceState.objects.filter(source=dep.source).update(
         next_check_at=timezone.now() + datetime.timedelta(days=1)
     )
-    assert make_due([dep.source_id]) == 1
+    assert SourceState.objects.make_due([dep.source_id]) == 1
     assert due_sources(timezone.now(), 10) == [dep.source_id]
 
 
@@ -151,7 +151,7 @@ def test_a_push_during_a_check_makes_the_source_due_once_more():
     dep = make_dependency()
     state = SourceState.objects.get(source=dep.source)
     started = timezone.now()
-    make_due([dep.source_id])  # a push arrives while the probe runs
+    SourceState.objects.make_due([dep.source_id])  # a push arrives while the probe runs
     answer = ProbeAnswer(source_ref(dep.source), Revision("abc"), seconds=0.001)
     conclude(state, answer, "test", started)
     assert due_sources(timezone.now(), 10) == [dep.source_id]
